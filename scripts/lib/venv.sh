@@ -1,0 +1,15 @@
+# Shared by scripts/demo and scripts/test: create .venv and install flowctl into it.
+# Reinstalls only when pyproject.toml changed since the last install, so reruns are quick.
+ensure_venv() {
+    local python=${PYTHON:-python3.11}
+    command -v "$python" >/dev/null 2>&1 || python=python3
+    if [ ! -x .venv/bin/python ]; then
+        "$python" -m venv .venv
+    fi
+    local stamp=.venv/.flowctl-installed
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        .venv/bin/python -m pip install --quiet --upgrade pip
+        .venv/bin/python -m pip install --quiet -e '.[dev]'
+        touch "$stamp"
+    fi
+}

@@ -1,0 +1,76 @@
+"""Typed events and the bus that carries them.
+
+The orchestrator and the control plane publish what happened; the registration barrier,
+the console and the log writer subscribe. Publishing is synchronous and never blocks, so
+it is safe from grpclib handlers (asyncio side of trio-asyncio) and from trio tasks alike.
+Nothing polls: a consumer waits on its channel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import trio
+
+
+@dataclass(frozen=True)
+class ComponentStarted:
+    component_id: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class ComponentExited:
+    component_id: str
+    returncode: int
+    description: str  # "exited with status 3", "killed by SIGKILL"
+    expected: bool  # True when flowctl asked it to stop
+
+
+@dataclass(frozen=True)
+class ServiceRegistered:
+    service_id: str
+    service_type: str  # proto name, e.g. "SERVICE_TYPE_SOURCE", or the number if unnamed
+    component_id: str | None  # the pipeline component it was attached to, if any
+    attached_by: str | None  # "by id", "by metadata", "by process", "by declaration"
+
+
+@dataclass(frozen=True)
+class HeartbeatReceived:
+    service_id: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HealthChanged:
+    service_id: str
+    component_id: str | None
+    healthy: bool
+    silent_for: float  # seconds since the last heartbeat when the change was seen
+
+
+Event = ComponentStarted | ComponentExited | ServiceRegistered | HeartbeatReceived | HealthChanged
+
+
+class EventBus:
+    """Fan-out of events to any number of subscribers, each with its own unbounded queue.
+
+    Events are few (lifecycle, registrations, heartbeats), so an unbounded queue per
+    subscriber is safe; component log lines do not travel here.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[trio.MemorySendChannel[Event]] = []
+
+    def subscribe(self) -> trio.MemoryReceiveChannel[Event]:
+        send, receive = trio.open_memory_channel[Event](math.inf)
+        self._subscribers.append(send)
+        return receive
+
+    def publish(self, event: Event) -> None:
+        for channel in list(self._subscribers):
+            try:
+                channel.send_nowait(event)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._subscribers.remove(channel)
