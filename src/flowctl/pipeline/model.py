@@ -1,0 +1,86 @@
+"""The pipeline model: what a validated pipeline file describes, and nothing about running it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from flowctl.pipeline import order
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+class Role(StrEnum):
+    """The section of the file a component was declared in."""
+
+    SOURCE = "source"
+    PROCESSOR = "processor"
+    SINK = "sink"
+
+    @property
+    def service_type_name(self) -> str:
+        """The control plane's name for this role (the proto enum's full name)."""
+        return f"SERVICE_TYPE_{self.name}"
+
+
+# Mapping fields are left out of the hash (they are not hashable) but still compared, so
+# components and pipelines can be dict keys and equal values still compare equal.
+@dataclass(frozen=True)
+class Component:
+    """One source, processor or sink, with its command fully resolved."""
+
+    id: str
+    role: Role
+    type: str | None
+    command: tuple[str, ...]
+    """Full argv (command or the type's default, then `args`); empty for an image-only component."""
+    env: Mapping[str, str] = field(default_factory=_empty, hash=False)
+    """The component's own environment from the file (not the inherited one)."""
+    working_dir: Path = field(default_factory=Path.cwd)
+    inputs: tuple[str, ...] = ()
+    input_event_types: tuple[str, ...] = ()
+    output_event_types: tuple[str, ...] = ()
+    image: str | None = None
+    config: Mapping[str, Any] = field(default_factory=_empty, hash=False)
+    place: str = ""
+    """Where it was declared, e.g. "spec.processors[1]", for messages."""
+    extra: Mapping[str, Any] = field(default_factory=_empty, hash=False)
+    """Accepted keys this layer does not interpret (volumes, ports, health_check, health_port,
+    replicas, resources), plus "args" when there is no command to append them to."""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A validated pipeline: ids are unique, every input exists and there is no cycle."""
+
+    name: str
+    file: Path
+    components: tuple[Component, ...]
+    """Declaration order: sources, then processors, then sinks."""
+    description: str | None = None
+    namespace: str | None = None
+    labels: Mapping[str, str] = field(default_factory=_empty, hash=False)
+    annotations: Mapping[str, str] = field(default_factory=_empty, hash=False)
+    config: Mapping[str, Any] = field(default_factory=_empty, hash=False)
+    driver: str | None = None
+
+    def component(self, component_id: str) -> Component:
+        """The component with this id; KeyError if there is none."""
+        for component in self.components:
+            if component.id == component_id:
+                return component
+        raise KeyError(component_id)
+
+    def start_levels(self) -> list[list[Component]]:
+        """Groups that can start together, each after all earlier ones (stop: reversed)."""
+        return order.start_levels(self.components)
+
+    def start_order(self) -> list[Component]:
+        """Every component, inputs before the components that read them."""
+        return [component for level in self.start_levels() for component in level]
