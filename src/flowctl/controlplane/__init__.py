@@ -1,0 +1,74 @@
+"""The control plane: service registry, gRPC service, embedded server and client.
+
+Knows nothing of processes, terminals or the pipeline model; attachment of registrations
+to pipeline components is injected through `Attacher`.
+
+Names are imported lazily so that `flowctl.controlplane.client` and `.json_format`
+(used by `flowctl list` and by components) do not pull in trio.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Attacher": "attachment",
+    "Attachment": "attachment",
+    "PeerInfo": "attachment",
+    "EmbeddedControlPlane": "embedded_server",
+    "open_control_plane": "embedded_server",
+    "ServiceRecord": "records",
+    "ServiceNotFound": "registry",
+    "ServiceRegistry": "registry",
+    "topic_names": "registry",
+    "ControlPlaneService": "service",
+    "describe_service_type": "service_types",
+    "service_type_name": "service_types",
+    "InMemoryStorage": "storage",
+    "Storage": "storage",
+    "fetch_services": "client",
+    "normalize_endpoint": "client",
+    "open_stub": "client",
+    "service_list_to_json": "json_format",
+}
+
+__all__ = [
+    "Attacher",
+    "Attachment",
+    "ControlPlaneService",
+    "EmbeddedControlPlane",
+    "InMemoryStorage",
+    "PeerInfo",
+    "ServiceNotFound",
+    "ServiceRecord",
+    "ServiceRegistry",
+    "Storage",
+    "describe_service_type",
+    "fetch_services",
+    "normalize_endpoint",
+    "open_control_plane",
+    "open_stub",
+    "service_list_to_json",
+    "service_type_name",
+    "topic_names",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+if TYPE_CHECKING:
+    from .attachment import Attacher, Attachment, PeerInfo
+    from .client import fetch_services, normalize_endpoint, open_stub
+    from .embedded_server import EmbeddedControlPlane, open_control_plane
+    from .json_format import service_list_to_json
+    from .records import ServiceRecord
+    from .registry import ServiceNotFound, ServiceRegistry, topic_names
+    from .service import ControlPlaneService
+    from .service_types import describe_service_type, service_type_name
+    from .storage import InMemoryStorage, Storage

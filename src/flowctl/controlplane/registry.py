@@ -1,0 +1,214 @@
+"""The service registry: the contract's behaviour, the janitor and the registration wait.
+
+Every mutation is synchronous (no await inside) because it runs from grpclib handlers on
+the asyncio side of trio-asyncio; publishing events and waking waiters are synchronous
+trio calls that are safe from there (same thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
+
+import trio
+
+from flowctl._proto import flowctl as pb
+from flowctl.events import EventBus, HealthChanged, HeartbeatReceived, ServiceRegistered
+
+from .attachment import Attacher, Attachment, PeerInfo
+from .records import ServiceRecord
+from .service_types import service_type_label
+from .storage import InMemoryStorage, Storage
+
+Clock = Callable[[], datetime]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Only these types publish topics, one per output event type (the original's rule).
+_TYPES_WITH_TOPICS = (pb.ServiceType.SOURCE, pb.ServiceType.PROCESSOR)
+
+
+class ServiceNotFound(LookupError):
+    def __init__(self, service_id: str) -> None:
+        self.service_id = service_id
+        super().__init__(f"service {service_id} not found")
+
+    def __str__(self) -> str:  # LookupError would quote the message like a key
+        return str(self.args[0])
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def topic_names(info: pb.ServiceInfo) -> list[str]:
+    if info.service_type in _TYPES_WITH_TOPICS:
+        return [f"{event_type}.v1" for event_type in info.output_event_types]
+    return []
+
+
+class ServiceRegistry:
+    def __init__(
+        self,
+        *,
+        heartbeat_ttl: float = 30.0,
+        attacher: Attacher | None = None,
+        events: EventBus | None = None,
+        storage: Storage | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.heartbeat_ttl = heartbeat_ttl
+        self._attacher = attacher
+        self._events = events
+        self._storage: Storage = storage if storage is not None else InMemoryStorage()
+        self._clock = clock
+        self._changed = trio.Event()
+
+    # -- the contract ---------------------------------------------------------------
+
+    def register(self, info: pb.ServiceInfo, peer: PeerInfo | None = None) -> ServiceRecord:
+        """Store a registration (replacing one with the same id) and return its record."""
+        now = self._clock()
+        with self._storage.transaction():
+            attachment = self._attach(info, peer)
+            record = ServiceRecord(
+                service_id=info.service_id or self._assign_id(info, attachment, now),
+                info=info,
+                healthy=True,
+                last_heartbeat=now,
+                attachment=attachment,
+                peer=peer,
+            )
+            self._storage.put(record)
+        self._publish(
+            ServiceRegistered(
+                service_id=record.service_id,
+                service_type=record.service_type,
+                component_id=record.component_id,
+                attached_by=attachment.how if attachment else None,
+            )
+        )
+        self._notify()
+        return record
+
+    def heartbeat(self, service_id: str, metrics: Mapping[str, float]) -> ServiceRecord:
+        """Replace the metrics and mark healthy; ServiceNotFound for an unknown id."""
+        now = self._clock()
+        with self._storage.transaction():
+            previous = self.get(service_id)
+            record = replace(previous, healthy=True, last_heartbeat=now, metrics=dict(metrics))
+            self._storage.update(record)
+        self._publish(HeartbeatReceived(service_id=service_id, metrics=dict(metrics)))
+        if not previous.healthy:
+            self._publish(
+                HealthChanged(
+                    service_id=service_id,
+                    component_id=record.component_id,
+                    healthy=True,
+                    silent_for=_seconds_between(previous.last_heartbeat, now),
+                )
+            )
+        self._notify()
+        return record
+
+    def get(self, service_id: str) -> ServiceRecord:
+        record = self._storage.get(service_id)
+        if record is None:
+            raise ServiceNotFound(service_id)
+        return record
+
+    def list(self) -> list[ServiceRecord]:
+        """Every record, in registration order."""
+        return self._storage.list()
+
+    # -- the janitor ----------------------------------------------------------------
+
+    def mark_silent_unhealthy(self) -> list[ServiceRecord]:
+        """Mark healthy services silent for longer than heartbeat_ttl unhealthy.
+
+        Returns the records that changed. Services are kept: a later heartbeat revives them.
+        """
+        now = self._clock()
+        changed: list[tuple[ServiceRecord, float]] = []
+        with self._storage.transaction():
+            for record in self._storage.list():
+                silent_for = _seconds_between(record.last_heartbeat, now)
+                if record.healthy and silent_for > self.heartbeat_ttl:
+                    updated = replace(record, healthy=False)
+                    self._storage.update(updated)
+                    changed.append((updated, silent_for))
+        for record, silent_for in changed:
+            self._publish(
+                HealthChanged(
+                    service_id=record.service_id,
+                    component_id=record.component_id,
+                    healthy=False,
+                    silent_for=silent_for,
+                )
+            )
+        if changed:
+            self._notify()
+        return [record for record, _ in changed]
+
+    async def run_janitor(self, interval: float) -> NoReturn:
+        while True:
+            await trio.sleep(interval)
+            self.mark_silent_unhealthy()
+
+    # -- waiting for registrations ----------------------------------------------------
+
+    def attached_components(self) -> set[str]:
+        """Component ids that some registration is attached to."""
+        return {r.attachment.component_id for r in self.list() if r.attachment is not None}
+
+    def missing(self, ids: Collection[str]) -> list[str]:
+        """The wanted ids that no record stands for yet, in the order given."""
+        records = self.list()
+        return [wanted for wanted in ids if not any(r.satisfies(wanted) for r in records)]
+
+    def unattached(self, ids: Collection[str] = ()) -> list[ServiceRecord]:
+        """Records attached to no component (and not standing for one of `ids` by id)."""
+        return [r for r in self.list() if r.attachment is None and r.service_id not in ids]
+
+    async def wait_for(self, ids: Collection[str]) -> None:
+        """Return once every id in `ids` has a record standing for it. Event-driven."""
+        while self.missing(ids):
+            await self._changed.wait()
+
+    # -- internals ------------------------------------------------------------------
+
+    def _attach(self, info: pb.ServiceInfo, peer: PeerInfo | None) -> Attachment | None:
+        if self._attacher is None:
+            return None
+        replaced = info.service_id  # a re-registration must not count against itself
+        attached = {
+            r.attachment.component_id
+            for r in self._storage.list()
+            if r.attachment is not None and r.service_id != replaced
+        }
+        return self._attacher.attach(info, peer, attached)
+
+    def _assign_id(self, info: pb.ServiceInfo, attachment: Attachment | None, now: datetime) -> str:
+        if attachment is not None and self._storage.get(attachment.component_id) is None:
+            return attachment.component_id
+        # The original's `<SERVICE_TYPE name>-<unix nanos>`, bumped until unused.
+        nanos = (now - _EPOCH) // timedelta(microseconds=1) * 1_000
+        label = service_type_label(info.service_type)
+        while self._storage.get(candidate := f"{label}-{nanos}") is not None:
+            nanos += 1
+        return candidate
+
+    def _publish(self, event: ServiceRegistered | HeartbeatReceived | HealthChanged) -> None:
+        if self._events is not None:
+            self._events.publish(event)
+
+    def _notify(self) -> None:
+        # Wake every waiter, then arm a fresh event for the next change.
+        changed, self._changed = self._changed, trio.Event()
+        changed.set()
+
+
+def _seconds_between(earlier: datetime, later: datetime) -> float:
+    return (later - earlier).total_seconds()

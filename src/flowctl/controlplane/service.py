@@ -1,0 +1,116 @@
+"""The grpclib service: maps the proto to the registry and back.
+
+The generated base hands handlers only the request message; Register also needs the
+peer's address (for attachment by process), so this class supplies its own
+`__mapping__` whose handlers receive the grpclib stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import grpclib.const
+from betterproto.lib.google.protobuf import Empty
+from grpclib import GRPCError
+from grpclib.const import Status
+
+from flowctl._proto import flowctl as pb
+
+from .attachment import PeerInfo
+from .registry import ServiceNotFound, ServiceRegistry, topic_names
+
+if TYPE_CHECKING:
+    from grpclib.server import Stream
+
+ENDPOINT_KEY = "control_plane_endpoint"
+
+
+class ControlPlaneService(pb.ControlPlaneBase):
+    def __init__(self, registry: ServiceRegistry, endpoint: str = "") -> None:
+        self.registry = registry
+        # Set once the server is bound: the ack reports the real host:port.
+        self.endpoint = endpoint
+
+    # -- the four RPCs, callable without a stream as well ------------------------------
+
+    async def register(
+        self, service_info: pb.ServiceInfo, peer: PeerInfo | None = None
+    ) -> pb.RegistrationAck:
+        record = self.registry.register(service_info, peer)
+        return pb.RegistrationAck(
+            service_id=record.service_id,
+            topic_names=topic_names(service_info),
+            connection_info={ENDPOINT_KEY: self.endpoint},
+        )
+
+    async def heartbeat(self, service_heartbeat: pb.ServiceHeartbeat) -> Empty:
+        with _not_found_as_grpc_error():
+            self.registry.heartbeat(service_heartbeat.service_id, service_heartbeat.metrics)
+        return Empty()
+
+    async def get_service_status(self, service_info: pb.ServiceInfo) -> pb.ServiceStatus:
+        with _not_found_as_grpc_error():
+            return self.registry.get(service_info.service_id).to_status()
+
+    async def list_services(self, betterproto_lib_google_protobuf_empty: Empty) -> pb.ServiceList:
+        return pb.ServiceList(services=[record.to_status() for record in self.registry.list()])
+
+    # -- grpclib wiring -------------------------------------------------------------
+
+    async def _rpc_register(self, stream: Stream[pb.ServiceInfo, pb.RegistrationAck]) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await stream.send_message(await self.register(request, _peer_of(stream)))
+
+    async def _rpc_heartbeat(self, stream: Stream[pb.ServiceHeartbeat, Empty]) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await stream.send_message(await self.heartbeat(request))
+
+    async def _rpc_get_service_status(
+        self, stream: Stream[pb.ServiceInfo, pb.ServiceStatus]
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await stream.send_message(await self.get_service_status(request))
+
+    async def _rpc_list_services(self, stream: Stream[Empty, pb.ServiceList]) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await stream.send_message(await self.list_services(request))
+
+    def __mapping__(self) -> dict[str, grpclib.const.Handler]:
+        unary = grpclib.const.Cardinality.UNARY_UNARY
+        return {
+            "/flowctl.ControlPlane/Register": grpclib.const.Handler(
+                self._rpc_register, unary, pb.ServiceInfo, pb.RegistrationAck
+            ),
+            "/flowctl.ControlPlane/Heartbeat": grpclib.const.Handler(
+                self._rpc_heartbeat, unary, pb.ServiceHeartbeat, Empty
+            ),
+            "/flowctl.ControlPlane/GetServiceStatus": grpclib.const.Handler(
+                self._rpc_get_service_status, unary, pb.ServiceInfo, pb.ServiceStatus
+            ),
+            "/flowctl.ControlPlane/ListServices": grpclib.const.Handler(
+                self._rpc_list_services, unary, Empty, pb.ServiceList
+            ),
+        }
+
+
+@contextmanager
+def _not_found_as_grpc_error() -> Iterator[None]:
+    """Turn the registry's ServiceNotFound into gRPC NOT_FOUND with its message."""
+    try:
+        yield
+    except ServiceNotFound as error:
+        raise GRPCError(Status.NOT_FOUND, str(error)) from None
+
+
+def _peer_of(stream: Stream[pb.ServiceInfo, pb.RegistrationAck]) -> PeerInfo | None:
+    address = stream.peer.addr()
+    # IPv4 gives (host, port), IPv6 (host, port, flowinfo, scope_id); unix sockets a str.
+    if isinstance(address, tuple) and len(address) >= 2:
+        return PeerInfo(host=str(address[0]), port=int(address[1]))
+    return None
