@@ -8,8 +8,10 @@ ensure_venv() {
     fi
     local stamp=.venv/.flowctl-installed
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-        .venv/bin/python -m pip install --quiet --upgrade pip
-        .venv/bin/python -m pip install --quiet -e '.[dev]'
+        # This machine's pip configuration names local indexes that may not exist;
+        # their warnings are noise, real errors still show.
+        .venv/bin/python -m pip install --quiet --upgrade pip 2> >(grep -v "is ignored" >&2)
+        .venv/bin/python -m pip install --quiet -e '.[dev]' 2> >(grep -v "is ignored" >&2)
         touch "$stamp"
     fi
 }

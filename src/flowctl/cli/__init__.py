@@ -1,0 +1,1 @@
+"""The `flowctl` command line: thin cyclopts commands over the library."""
