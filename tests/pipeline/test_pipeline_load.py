@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from flowctl.errors import PipelineError
 from flowctl.pipeline import KNOWN_COMPONENT_TYPES, Component, Pipeline, Role, load_pipeline
 
 
@@ -340,3 +341,29 @@ def test_a_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
     path = tmp_path / "bom.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + textwrap.dedent(GO_STYLE).encode())
     assert load_pipeline(path).name == "ttp-pipeline"
+
+
+def test_keys_of_later_original_revisions_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "later.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pipeline\nmetadata: {name: later}\nspec:\n  sources:\n"
+        "    - id: src\n      command: [./run]\n      restart_policy: always\n"
+        "      depends_on: [other-pipeline]\n"
+        "      secrets: [{name: key, host_path: /s, container_path: /c, env: KEY}]\n"
+    )
+    (source,) = load_pipeline(path).components
+    assert source.extra["restart_policy"] == "always"
+    assert source.extra["depends_on"] == ["other-pipeline"]
+    assert source.extra["secrets"][0]["env"] == "KEY"
+
+
+def test_nested_pipelines_are_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "nested.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pipeline\nmetadata: {name: n}\nspec:\n"
+        "  sources: [{id: src, command: [./run]}]\n  pipelines: [{id: inner, image: x}]\n"
+    )
+    with pytest.raises(PipelineError) as caught:
+        load_pipeline(path)
+    assert caught.value.place == "spec.pipelines"
+    assert "not supported" in caught.value.reason

@@ -35,6 +35,10 @@ EVENT_TYPE_KEYS = {
 }
 # Accepted for files written for the original (container use); passed through untouched.
 EXTRA_KEYS = ("volumes", "ports", "health_check", "health_port", "replicas", "resources")
+# Keys of later revisions of the original's component model (secrets, pipeline-level
+# dependencies, restart policy). The original decoded YAML leniently, so files carry them;
+# they are kept as plain data and not interpreted by the process orchestrator.
+LATER_ORIGINAL_KEYS = ("secrets", "depends_on", "restart_policy")
 COMPONENT_KEYS = (
     "id",
     "type",
@@ -47,6 +51,7 @@ COMPONENT_KEYS = (
     "image",
     "config",
     *EXTRA_KEYS,
+    *LATER_ORIGINAL_KEYS,
 )
 
 
@@ -193,6 +198,9 @@ def _extra(data: Mapping[str, Any], place: str) -> dict[str, Any]:
     health_check = optional_text(data, "health_check", place)
     if health_check is not None:
         extra["health_check"] = health_check
+    for key in LATER_ORIGINAL_KEYS:
+        if present(data, key):
+            extra[key] = plain(data[key], at(place, key))
     for key in ("health_port", "replicas"):
         number = optional_int(data, key, place)
         if number is not None:
