@@ -85,7 +85,9 @@ class RegistrationTimeout(FlowctlError):
             f"{', '.join(repr(m) for m in missing)} never registered with the control plane"
         )
         if unattached:
-            text += "; registrations that matched no component: " + "; ".join(unattached)
+            # One per line: each description has its own "; " between type, events, metadata.
+            text += "\nregistrations that matched no component:"
+            text += "".join(f"\n  {description}" for description in unattached)
         super().__init__(text)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "Attacher": "attachment",
     "Attachment": "attachment",
+    "NotAttached": "attachment",
     "PeerInfo": "attachment",
     "EmbeddedControlPlane": "embedded_server",
     "open_control_plane": "embedded_server",
@@ -27,6 +28,7 @@ _EXPORTS = {
     "service_type_name": "service_types",
     "InMemoryStorage": "storage",
     "Storage": "storage",
+    "fetch_attachments": "client",
     "fetch_services": "client",
     "normalize_endpoint": "client",
     "open_stub": "client",
@@ -39,12 +41,14 @@ __all__ = [
     "ControlPlaneService",
     "EmbeddedControlPlane",
     "InMemoryStorage",
+    "NotAttached",
     "PeerInfo",
     "ServiceNotFound",
     "ServiceRecord",
     "ServiceRegistry",
     "Storage",
     "describe_service_type",
+    "fetch_attachments",
     "fetch_services",
     "normalize_endpoint",
     "open_control_plane",
@@ -63,8 +67,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .attachment import Attacher, Attachment, PeerInfo
-    from .client import fetch_services, normalize_endpoint, open_stub
+    from .attachment import Attacher, Attachment, NotAttached, PeerInfo
+    from .client import fetch_attachments, fetch_services, normalize_endpoint, open_stub
     from .embedded_server import EmbeddedControlPlane, open_control_plane
     from .json_format import service_list_to_json
     from .records import ServiceRecord

@@ -14,6 +14,7 @@ from grpclib.client import Channel
 from grpclib.exceptions import StreamTerminatedError
 
 from flowctl._proto import flowctl as pb
+from flowctl._proto.flowctl import inspect as pb_inspect
 from flowctl.errors import ControlPlaneUnavailable, UsageError
 
 DEFAULT_PORT = 8080
@@ -83,3 +84,23 @@ def _describe_connection_error(error: Exception) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return str(error) or type(error).__name__
+
+
+async def fetch_attachments(
+    endpoint: str, timeout: float = 5.0
+) -> dict[str, pb_inspect.ServiceAttachment] | None:
+    """Which component each service is attached to (flowctl.inspect), by service id.
+
+    None when the server does not say: an older server or the original Go flowctl answers
+    UNIMPLEMENTED; any other failure is treated alike, since the attachment only adds to
+    what ListServices already told.
+    """
+    host, port = normalize_endpoint(endpoint)
+    channel = Channel(host, port)
+    try:
+        reply = await pb_inspect.InspectStub(channel).list_attachments(Empty(), timeout=timeout)
+    except (GRPCError, TimeoutError, OSError, StreamTerminatedError):
+        return None
+    finally:
+        channel.close()
+    return {attachment.service_id: attachment for attachment in reply.attachments}

@@ -14,10 +14,11 @@ from trio_asyncio import aio_as_trio
 
 from flowctl.errors import PortInUse, RegistrationTimeout
 from flowctl.events import EventBus
+from flowctl.exception_groups import lone_exceptions_unwrapped
 
-from ._groups import lone_exceptions_unwrapped
 from .attachment import Attacher
 from .grpc_server import TrackingServer
+from .inspect_service import InspectService
 from .records import ServiceRecord
 from .registry import ServiceRegistry
 from .service import ControlPlaneService
@@ -78,7 +79,8 @@ async def open_control_plane(
                 heartbeat_ttl=heartbeat_ttl, attacher=attacher, events=events, storage=storage
             )
             service = ControlPlaneService(registry)
-            server = TrackingServer([service])
+            # Inspect: flowctl's own questions (attachment), kept out of the wire contract.
+            server = TrackingServer([service, InspectService(registry)])
             await _start(server, host, port)
             control_plane = EmbeddedControlPlane(host, server.bound_port(), registry)
             service.endpoint = control_plane.endpoint

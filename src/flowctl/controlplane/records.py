@@ -27,6 +27,7 @@ class ServiceRecord:
     metrics: Mapping[str, float] = field(default_factory=dict)
     attachment: Attachment | None = None
     peer: PeerInfo | None = None
+    unattached_reason: str | None = None  # why `attachment` is None, when the attacher said
 
     @property
     def component_id(self) -> str | None:
@@ -54,7 +55,8 @@ class ServiceRecord:
         )
 
     def describe(self) -> str:
-        """One line for error messages: id, type, event types and metadata."""
+        """One line for error messages: id, type, event types, metadata, and why it is
+        attached to no component when that is known."""
         parts = [self.service_type]
         if self.info.input_event_types:
             parts.append("inputs: " + ", ".join(self.info.input_event_types))
@@ -63,4 +65,7 @@ class ServiceRecord:
         if self.info.metadata:
             pairs = ", ".join(f"{key}={value!r}" for key, value in self.info.metadata.items())
             parts.append(f"metadata: {pairs}")
-        return f"{self.service_id} ({'; '.join(parts)})"
+        text = f"{self.service_id} ({'; '.join(parts)})"
+        if self.attachment is None and self.unattached_reason:
+            text += f": {self.unattached_reason}"
+        return text

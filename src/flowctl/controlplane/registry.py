@@ -17,7 +17,7 @@ import trio
 from flowctl._proto import flowctl as pb
 from flowctl.events import EventBus, HealthChanged, HeartbeatReceived, ServiceRegistered
 
-from .attachment import Attacher, Attachment, PeerInfo
+from .attachment import Attacher, Attachment, NotAttached, PeerInfo
 from .records import ServiceRecord
 from .service_types import service_type_label
 from .storage import InMemoryStorage, Storage
@@ -72,7 +72,8 @@ class ServiceRegistry:
         """Store a registration (replacing one with the same id) and return its record."""
         now = self._clock()
         with self._storage.transaction():
-            attachment = self._attach(info, peer)
+            verdict = self._attach(info, peer)
+            attachment = verdict if isinstance(verdict, Attachment) else None
             record = ServiceRecord(
                 service_id=info.service_id or self._assign_id(info, attachment, now),
                 info=info,
@@ -80,6 +81,7 @@ class ServiceRegistry:
                 last_heartbeat=now,
                 attachment=attachment,
                 peer=peer,
+                unattached_reason=verdict.reason if isinstance(verdict, NotAttached) else None,
             )
             self._storage.put(record)
         self._publish(
@@ -88,6 +90,7 @@ class ServiceRegistry:
                 service_type=record.service_type,
                 component_id=record.component_id,
                 attached_by=attachment.how if attachment else None,
+                unattached_reason=record.unattached_reason,
             )
         )
         self._notify()
@@ -179,7 +182,9 @@ class ServiceRegistry:
 
     # -- internals ------------------------------------------------------------------
 
-    def _attach(self, info: pb.ServiceInfo, peer: PeerInfo | None) -> Attachment | None:
+    def _attach(
+        self, info: pb.ServiceInfo, peer: PeerInfo | None
+    ) -> Attachment | NotAttached | None:
         if self._attacher is None:
             return None
         replaced = info.service_id  # a re-registration must not count against itself

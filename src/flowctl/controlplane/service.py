@@ -7,6 +7,7 @@ peer's address (for attachment by process), so this class supplies its own
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -111,6 +112,26 @@ def _not_found_as_grpc_error() -> Iterator[None]:
 def _peer_of(stream: Stream[pb.ServiceInfo, pb.RegistrationAck]) -> PeerInfo | None:
     address = stream.peer.addr()
     # IPv4 gives (host, port), IPv6 (host, port, flowinfo, scope_id); unix sockets a str.
-    if isinstance(address, tuple) and len(address) >= 2:
-        return PeerInfo(host=str(address[0]), port=int(address[1]))
-    return None
+    if not (isinstance(address, tuple) and len(address) >= 2):
+        return None
+    # grpclib's Peer exposes only the remote address; the server's end and a connection
+    # identity come from the transport it wraps.
+    transport = getattr(stream.peer, "_transport", None)
+    server = connection = None
+    if transport is not None:
+        local = transport.get_extra_info("sockname")
+        if isinstance(local, tuple) and len(local) >= 2:
+            server = (str(local[0]), int(local[1]))
+        connection = _socket_inode(transport.get_extra_info("socket"))
+    return PeerInfo(str(address[0]), int(address[1]), server=server, connection=connection)
+
+
+def _socket_inode(sock: object) -> int | None:
+    """Socket inodes are unique among open sockets and not soon reused: a connection id."""
+    fileno = getattr(sock, "fileno", None)
+    if fileno is None:
+        return None
+    try:
+        return os.fstat(fileno()).st_ino
+    except (OSError, ValueError):
+        return None

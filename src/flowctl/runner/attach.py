@@ -3,46 +3,129 @@
 Steps, first match wins:
   1. `service_id` equals a component id (the component honoured FLOWCTL_SERVICE_ID);
   2. `metadata["component_id"]` equals a component id;
-  3. the registering connection belongs to a component's process tree (a later issue);
+  3. the registering connection belongs to a process in a component's process tree;
   4. exactly one component that has not registered yet declares the same service type and
      event types.
+
+Step 4 is a guess, so it is taken only when step 3 cannot tell (no /proc, a peer in another
+network namespace): when step 3 knows the process and it belongs to no component (another
+terminal, a test client), the registration stays unattached and never satisfies the
+barrier. Every registration attached to nothing says why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Set
+from typing import Protocol
 
 from flowctl._proto import flowctl as pb
-from flowctl.controlplane import Attachment, PeerInfo
+from flowctl.controlplane.attachment import Attachment, NotAttached, PeerInfo
 from flowctl.pipeline import Component, Pipeline
+from flowctl.process_identity import (
+    CannotTell,
+    ConnectionOwner,
+    NotDescendant,
+    OwnedBy,
+    find_connection_owner,
+)
 
 BY_ID = "by id"
 BY_METADATA = "by metadata"
+BY_PROCESS = "by process"
 BY_DECLARATION = "by declaration"
+
+# Connections whose owner is remembered; a registration normally comes once per connection,
+# so this only bounds the memory of a client that reconnects over and over.
+_REMEMBERED_CONNECTIONS = 1024
+
+PeerLocator = Callable[[PeerInfo], ConnectionOwner]
+
+
+class HasPid(Protocol):
+    @property
+    def pid(self) -> int: ...
+
+
+def locate_peer(peer: PeerInfo) -> ConnectionOwner:
+    """Step 3's question, asked of /proc among flowctl's own descendants."""
+    return find_connection_owner((peer.host, peer.port), peer.server)
 
 
 class PipelineAttacher:
     """Attaches registrations to the components of one pipeline."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, *, locate: PeerLocator = locate_peer) -> None:
         self._components = {component.id: component for component in pipeline.components}
+        self._locate = locate
+        self._running: Mapping[str, HasPid] = {}
+        self._owners: OrderedDict[PeerInfo, ConnectionOwner] = OrderedDict()
+
+    def follow(self, running: Mapping[str, HasPid]) -> None:
+        """Read each component's main pid from `running` (a live mapping, filled as
+        components start); without it, step 3 finds no component."""
+        self._running = running
 
     def attach(
         self, info: pb.ServiceInfo, peer: PeerInfo | None, attached: Set[str]
-    ) -> Attachment | None:
+    ) -> Attachment | NotAttached:
         if info.service_id in self._components:
             return Attachment(info.service_id, BY_ID)
         claimed = info.metadata.get("component_id", "")
         if claimed in self._components:
             return Attachment(claimed, BY_METADATA)
-        candidates = [
-            component
-            for component in self._components.values()
-            if component.id not in attached and _declares_same(component, info)
-        ]
-        if len(candidates) == 1:
-            return Attachment(candidates[0].id, BY_DECLARATION)
+        owner = self._owner_of(peer)
+        match owner:
+            case OwnedBy():
+                component_id = self._component_of(owner)
+                if component_id is not None:
+                    return Attachment(component_id, BY_PROCESS)
+                return NotAttached(f"registered by pid {owner.pid}, part of no component")
+            case NotDescendant():
+                return NotAttached("registered from a process outside the pipeline")
+            case CannotTell(reason=why_unknown):
+                return self._by_declaration(info, attached, why_unknown)
+
+    # -- step 3 ---------------------------------------------------------------------------
+
+    def _owner_of(self, peer: PeerInfo | None) -> ConnectionOwner:
+        """The process behind the connection, looked up once per connection."""
+        if peer is None:
+            return CannotTell("the connection has no TCP peer address")
+        owner = self._owners.get(peer)
+        if owner is None:
+            owner = self._owners[peer] = self._locate(peer)
+            if len(self._owners) > _REMEMBERED_CONNECTIONS:
+                self._owners.popitem(last=False)
+        return owner
+
+    def _component_of(self, owner: OwnedBy) -> str | None:
+        """The component whose main process is the owner or one of its ancestors, or leads
+        the session of one of them (a component leads its own session, so a descendant
+        reparented away from it is still found)."""
+        by_pid = {running.pid: cid for cid, running in self._running.items() if running.pid}
+        for link in owner.lineage:
+            component_id = by_pid.get(link.pid) or by_pid.get(link.session)
+            if component_id is not None:
+                return component_id
         return None
+
+    # -- step 4 ---------------------------------------------------------------------------
+
+    def _by_declaration(
+        self, info: pb.ServiceInfo, attached: Set[str], why_unknown: str
+    ) -> Attachment | NotAttached:
+        declaring = [c.id for c in self._components.values() if _declares_same(c, info)]
+        waiting = [component_id for component_id in declaring if component_id not in attached]
+        if len(waiting) == 1:
+            return Attachment(waiting[0], BY_DECLARATION)
+        if waiting:
+            reason = f"matches {len(waiting)} components by declaration: {', '.join(waiting)}"
+        elif declaring:
+            reason = f"declares the same as {', '.join(declaring)}, already registered"
+        else:
+            reason = "matches no component by id, metadata or declaration"
+        return NotAttached(f"{reason} (process unknown: {why_unknown})")
 
 
 def _declares_same(component: Component, info: pb.ServiceInfo) -> bool:
