@@ -82,10 +82,16 @@ class FlowctlProcess:
 
 
 async def start_flowctl(
-    nursery: trio.Nursery, args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None
+    nursery: trio.Nursery,
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    launcher: Sequence[str] = (),
 ) -> FlowctlProcess:
+    """`launcher`: a command line that runs flowctl as its child (its args are flowctl's)."""
     process = await trio.lowlevel.open_process(
-        [FLOWCTL, *args],
+        [*launcher, FLOWCTL, *args],
         cwd=cwd,
         env=env or cli_env(),
         stdin=subprocess.DEVNULL,

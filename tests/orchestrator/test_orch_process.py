@@ -12,7 +12,7 @@ import trio.testing
 from orch_helpers import OutputRecorder, descendants, python, running, sh, spec_for
 
 from flowctl.errors import ComponentStartError
-from flowctl.events import ComponentExited, ComponentStarted, EventBus
+from flowctl.events import ComponentExited, ComponentStarted, ComponentStopping, EventBus
 from flowctl.orchestrator import ExitStatus, ProcessOrchestrator
 
 # Ignoring SIGTERM in the shell is inherited by the sleeps it starts.
@@ -80,6 +80,7 @@ async def test_stop_leaves_no_process_of_the_group(tmp_path: Path) -> None:
             await component.stop(grace=5)  # idempotent
 
     assert isinstance(received.receive_nowait(), ComponentStarted)
+    assert received.receive_nowait() == ComponentStopping("comp")  # once, for the console
     assert received.receive_nowait() == ComponentExited(
         "comp", status.returncode, status.describe(), expected=True
     )
@@ -169,8 +170,9 @@ async def test_cancelling_the_nursery_stops_the_whole_group(tmp_path: Path, scri
     assert not any(running(pid) for pid in group)
     assert component.stop_requested
     assert component.exit_status is not None
-    started, exited = received.receive_nowait(), received.receive_nowait()
+    started, stopping, exited = (received.receive_nowait() for _ in range(3))
     assert isinstance(started, ComponentStarted)
+    assert stopping == ComponentStopping("comp")
     assert exited == ComponentExited(
         "comp", component.exit_status.returncode, component.exit_status.describe(), expected=True
     )

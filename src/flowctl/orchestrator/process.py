@@ -18,17 +18,16 @@ from functools import partial
 import trio
 
 from flowctl.errors import ComponentStartError
-from flowctl.events import ComponentExited, ComponentStarted, EventBus
-from flowctl.orchestrator.groups import (
-    group_has_live_members,
-    signal_group,
-    wait_until_group_empty,
-)
+from flowctl.events import ComponentExited, ComponentStarted, ComponentStopping, EventBus
+from flowctl.orchestrator.groups import live_members, wait_until_gone
+from flowctl.orchestrator.guard import RunGuard
 from flowctl.orchestrator.interface import ExitStatus, LaunchSpec, OutputSink
+from flowctl.orchestrator.members import ProcessSet
 from flowctl.orchestrator.output import DrainWindow, LogFile, OutputPump
+from flowctl.orchestrator.run_tag import RUN_ID_VARIABLE, component_entry, component_tag
 from flowctl.orchestrator.start_errors import start_error
 
-SIGKILL_WAIT = 2.0  # how long a group may take to disappear after SIGKILL
+SIGKILL_WAIT = 2.0  # how long a component's processes may take to disappear after SIGKILL
 
 
 class ProcessOrchestrator:
@@ -37,24 +36,37 @@ class ProcessOrchestrator:
     `cancel_grace`: when the nursery is cancelled, how long a component's group has between
     SIGTERM and SIGKILL; also the grace of stragglers left in a group after its main process
     exited by itself.
+    `guard`: the run's id and, with open_run_guard(), the watchdog and the subreaper.
     """
 
-    def __init__(self, events: EventBus | None = None, cancel_grace: float = 10.0) -> None:
+    def __init__(
+        self,
+        events: EventBus | None = None,
+        cancel_grace: float = 10.0,
+        guard: RunGuard | None = None,
+    ) -> None:
         self._events = events
         self._cancel_grace = cancel_grace
+        self._guard = guard or RunGuard()
 
     async def start(
         self, spec: LaunchSpec, nursery: trio.Nursery, on_output: OutputSink
     ) -> ProcessComponent:
-        component = ProcessComponent(spec, self._events, self._cancel_grace)
+        component = ProcessComponent(spec, self._events, self._cancel_grace, self._guard)
         await component.launch(nursery, on_output)
         return component
 
 
 class ProcessComponent:
-    """A running component (the RunningComponent of interface.py), its group led by `pid`."""
+    """A running component (the RunningComponent of interface.py), its group led by `pid`.
 
-    def __init__(self, spec: LaunchSpec, events: EventBus | None, cancel_grace: float) -> None:
+    Its processes (members.py) are that group, and whatever left the group but still
+    carries FLOWCTL_RUN_ID=<run>/<component-id> in its environment, or descends from them.
+    """
+
+    def __init__(
+        self, spec: LaunchSpec, events: EventBus | None, cancel_grace: float, guard: RunGuard
+    ) -> None:
         self.component_id = spec.component_id
         self.pid = 0
         self.exit_status: ExitStatus | None = None
@@ -62,8 +74,10 @@ class ProcessComponent:
         self._spec = spec
         self._events = events
         self._cancel_grace = cancel_grace
+        self._guard = guard
+        self._members = ProcessSet(exact=component_entry(guard.run_id, spec.component_id))
         self._exited = trio.Event()  # exit status known and output drained
-        self._group_gone = trio.Event()  # and no straggler left in the group
+        self._group_gone = trio.Event()  # and no straggler left among its processes
         self._term_sent = False
         self._kill_at = math.inf  # when the group gets SIGKILL, once a stop has begun
         self._kill_timers: set[trio.CancelScope] = set()
@@ -77,7 +91,7 @@ class ProcessComponent:
 
     def send_signal(self, sig: int) -> None:
         if not self._group_gone.is_set():
-            signal_group(self.pid, sig)
+            self._members.signal(sig)
 
     async def stop(self, grace: float) -> ExitStatus:
         self.stop_requested = True
@@ -106,21 +120,22 @@ class ProcessComponent:
             raise ComponentStartError(
                 spec.component_id, f"cannot write its log file {spec.log_path}: {error.strerror}"
             ) from None
+        # The mark is the orchestrator's own: the pipeline's `env:` cannot override it.
+        env = {**spec.env, RUN_ID_VARIABLE: component_tag(self._guard.run_id, spec.component_id)}
         try:
-            process: trio.Process = await nursery.start(
-                partial(
-                    trio.run_process,
-                    list(spec.argv),
-                    env=dict(spec.env),
-                    cwd=spec.cwd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,  # its own group: signals reach grandchildren
-                    check=False,
-                    deliver_cancel=self._deliver_cancel,
-                )
+            run_process = partial(
+                trio.run_process,
+                list(spec.argv),
+                env=env,
+                cwd=spec.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # its own group: signals reach grandchildren
+                check=False,
+                deliver_cancel=self._deliver_cancel,
             )
+            process: trio.Process = await self._guard.spawn(partial(nursery.start, run_process))
         except OSError as error:
             log.close()
             raise start_error(spec, error) from None
@@ -128,6 +143,7 @@ class ProcessComponent:
             log.close()
             raise
         self.pid = process.pid
+        self._members.pgids.add(process.pid)
         window = DrainWindow()
         pumps: list[OutputPump] = []
         for name, stream in (("stdout", process.stdout), ("stderr", process.stderr)):
@@ -147,7 +163,7 @@ class ProcessComponent:
         # deliver_cancel ends the process; after it, every step below has a deadline.
         with trio.CancelScope(shield=True):
             await process.wait()  # pidfd on Linux: the exit is noticed at once
-            if group_has_live_members(self.pid):
+            if await live_members(self._members):
                 # Like systemd's control-group mode: when the main process is gone, the rest
                 # of its group goes too (and their end closes the pipes they hold).
                 self._terminate(self._cancel_grace)
@@ -167,14 +183,15 @@ class ProcessComponent:
             )
             self._exited.set()
             with self._until_kill_time():
-                await wait_until_group_empty(self.pid)
-            if group_has_live_members(self.pid):
+                await wait_until_gone(self._members)
+            if await live_members(self._members):
                 self._force_kill()
                 # SIGKILL takes effect when the process is next scheduled (or, for one stuck
                 # in the kernel, later still): wait for it, boundedly.
                 with trio.move_on_after(SIGKILL_WAIT):
-                    await wait_until_group_empty(self.pid)
+                    await wait_until_gone(self._members)
             self._group_gone.set()
+            self._guard.released(self.pid)
 
     async def _deliver_cancel(self, process: trio.Process) -> None:
         """The nursery was cancelled: flowctl stops the component, group and all.
@@ -193,6 +210,7 @@ class ProcessComponent:
         the kill time `grace` seconds from now, unless an earlier one is set already."""
         if not self._term_sent:
             self._term_sent = True
+            self._publish(ComponentStopping(self.component_id))
             self.send_signal(signal.SIGTERM)
         self._bring_kill_time_forward(trio.current_time() + grace)
 
@@ -217,6 +235,6 @@ class ProcessComponent:
         finally:
             self._kill_timers.discard(timer)
 
-    def _publish(self, event: ComponentStarted | ComponentExited) -> None:
+    def _publish(self, event: ComponentStarted | ComponentStopping | ComponentExited) -> None:
         if self._events is not None:
             self._events.publish(event)

@@ -1,0 +1,95 @@
+"""The processes that belong to a component (or to a whole run), wherever they went.
+
+A component's processes are its process group, every process carrying its mark in the
+environment (run_tag.py), and the descendants of both. The group catches wrappers such as
+`npm start` and `sh -c`; the mark catches what left the group (setsid, a double-forked
+daemon); descent catches a process that left the group and cleared its environment, for as
+long as its parent lives. No trio here: the watchdog process uses this module too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flowctl.orchestrator import proc_table
+from flowctl.orchestrator.run_tag import carries
+
+_KTHREADD = 2  # the parent of every kernel thread: their environments are empty anyway
+
+
+@dataclass
+class ProcessSet:
+    """Process groups plus a mark: `exact` (one component) or `prefix` (a whole run)."""
+
+    pgids: set[int] = field(default_factory=set)
+    exact: bytes | None = None
+    prefix: bytes | None = None
+
+    def live(self) -> set[int]:
+        """Pids of the members still running (zombies do not count)."""
+        if not proc_table.available():
+            return {pgid for pgid in self.pgids if _group_exists(pgid)}
+        return set(self._live_members())
+
+    def _live_members(self) -> dict[int, proc_table.ProcInfo]:
+        table = proc_table.snapshot()
+        me = os.getpid()
+        seeds = {info.pid for info in table.values() if info.pgid in self.pgids}
+        if self.exact is not None or self.prefix is not None:
+            for info in table.values():
+                if info.pid in seeds or info.pid in (me, _KTHREADD) or info.ppid == _KTHREADD:
+                    continue
+                if not info.alive:
+                    continue
+                entries = proc_table.environ_entries(info.pid)
+                if carries(entries, exact=self.exact, prefix=self.prefix or b"\0"):
+                    seeds.add(info.pid)
+        members = _with_descendants(seeds, table.values())
+        members.discard(me)
+        return {pid: table[pid] for pid in members if table[pid].alive}
+
+    def signal(self, sig: int) -> bool:
+        """Signal every member; False when there was none left to signal."""
+        sent = False
+        for pgid in self.pgids:
+            sent = signal_group(pgid, sig) or sent
+        if proc_table.available():
+            # The groups got it already: a second SIGTERM means "hurry" to some programs.
+            escaped = [p.pid for p in self._live_members().values() if p.pgid not in self.pgids]
+            for pid in escaped:
+                try:
+                    os.kill(pid, sig)
+                    sent = True
+                except (ProcessLookupError, PermissionError):
+                    continue
+        return sent
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send `sig` to every process of the group; False (not an error) if none is left."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        # ESRCH: the group is gone. EPERM: only unsignallable members are left (a zombie
+        # leader on some systems): nothing more we can do to them either way.
+        return False
+    return True
+
+
+def _group_exists(pgid: int) -> bool:
+    return signal_group(pgid, 0)
+
+
+def _with_descendants(seeds: set[int], table: Iterable[proc_table.ProcInfo]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for info in table:
+        children.setdefault(info.ppid, []).append(info.pid)
+    found, todo = set(seeds), list(seeds)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
