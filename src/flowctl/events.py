@@ -21,6 +21,13 @@ class ComponentStarted:
 
 
 @dataclass(frozen=True)
+class ComponentStopping:
+    """flowctl has asked the component to stop (SIGTERM sent to its group)."""
+
+    component_id: str
+
+
+@dataclass(frozen=True)
 class ComponentExited:
     component_id: str
     returncode: int
@@ -34,6 +41,8 @@ class ServiceRegistered:
     service_type: str  # proto name, e.g. "SERVICE_TYPE_SOURCE", or the number if unnamed
     component_id: str | None  # the pipeline component it was attached to, if any
     attached_by: str | None  # "by id", "by metadata", "by process", "by declaration"
+    # When attached to no component: why, e.g. "matches 2 components by declaration: a, b".
+    unattached_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,14 @@ class HealthChanged:
     silent_for: float  # seconds since the last heartbeat when the change was seen
 
 
-Event = ComponentStarted | ComponentExited | ServiceRegistered | HeartbeatReceived | HealthChanged
+Event = (
+    ComponentStarted
+    | ComponentStopping
+    | ComponentExited
+    | ServiceRegistered
+    | HeartbeatReceived
+    | HealthChanged
+)
 
 
 class EventBus:

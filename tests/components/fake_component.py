@@ -12,7 +12,10 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 from grpclib.client import Channel
 
@@ -28,18 +31,98 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--inputs", nargs="*", default=[])
     parser.add_argument("--outputs", nargs="*", default=[])
     parser.add_argument("--lines", type=int, default=0, help="print this many lines first")
+    parser.add_argument("--stderr-lines", type=int, default=0, help="and this many on stderr")
+    parser.add_argument(
+        "--awkward-output",
+        action="store_true",
+        help="also print bytes that are not UTF-8, a 100 kB line, colour escapes, a bare CR",
+    )
     parser.add_argument("--exit-after", type=float, default=None)
     parser.add_argument("--exit-code", type=int, default=0)
     parser.add_argument("--ignore-sigterm", action="store_true")
     parser.add_argument("--heartbeat", type=float, default=0.2)
+    parser.add_argument("--register-when", default=None, help="register once this file exists")
+    parser.add_argument(
+        "--stop-heartbeat-after",
+        type=float,
+        default=None,
+        help="stop heartbeating after this many seconds, but stay alive",
+    )
+    parser.add_argument(
+        "--daemon",
+        action="append",
+        default=[],
+        choices=["group", "setsid", "double-fork", "double-fork-clean-env"],
+        help="first start a sleeping descendant that stays in the group, or leaves it",
+    )
+    parser.add_argument("--marker", default="", help="put in the daemons' command lines")
+    parser.add_argument("--flood", type=int, default=0, help="first write this many bytes")
+    parser.add_argument("--close-output", action="store_true", help="after registering")
+    parser.add_argument("--sigterm-log", default=None, help="append 'term ID' here on SIGTERM")
+    parser.add_argument(
+        "--stop-after-peer",
+        default=None,
+        help="on SIGTERM, exit only once the sigterm log shows that this peer got it too",
+    )
     return parser.parse_args()
+
+
+def spawn_daemon(mode: str, marker: str) -> None:
+    """A descendant that sleeps for an hour, holding this component's stdout and stderr."""
+    argv = [sys.executable, "-c", "import time; time.sleep(3600)", f"daemon-{mode}", marker]
+    if mode == "group":
+        subprocess.Popen(argv)
+    elif mode == "setsid":
+        subprocess.Popen(argv, start_new_session=True)
+    else:  # the classic daemon: its parent exits at once, so it is re-parented
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            if os.fork() == 0:
+                env = {} if mode == "double-fork-clean-env" else dict(os.environ)
+                os.execve(sys.executable, argv, env)
+            os._exit(0)
+        os.waitpid(pid, 0)
+
+
+def flood_line(number: int) -> bytes:
+    """Line `number` of --flood: 8 KiB, numbered, so that a lost or doubled one shows."""
+    return f"{number:08d} ".encode() + b"x" * (FLOOD_LINE - 10) + b"\n"
+
+
+FLOOD_LINE = 8192
+
+
+def flood(total: int) -> None:
+    lines = (flood_line(number) for number in range(total // FLOOD_LINE))
+    out = sys.stdout.buffer
+    chunk: list[bytes] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == 128:  # 1 MiB per write: as fast as the pipe takes it
+            out.write(b"".join(chunk))
+            chunk.clear()
+    out.write(b"".join(chunk))
+    out.flush()
 
 
 async def main(args: argparse.Namespace) -> int:
     component_id = os.environ.get("FLOWCTL_COMPONENT_ID", "")
+    for mode in args.daemon:
+        spawn_daemon(mode, args.marker)
+    if args.flood:
+        flood(args.flood)
     for number in range(1, args.lines + 1):
         print(f"{component_id} line {number}", flush=True)
+    for number in range(1, args.stderr_lines + 1):
+        print(f"{component_id} complains {number}", file=sys.stderr, flush=True)
+    if args.awkward_output:
+        sys.stdout.buffer.write(b"bad bytes \xff\xfe here\n" + b"x" * 100_000 + b"\n")
+        sys.stdout.buffer.write(b"\x1b[31mred\x1b[0m and \x1b[2Jclear\n50%\r100%\n")
+        sys.stdout.buffer.flush()
     if args.register != "never":
+        while args.register_when and not os.path.exists(args.register_when):
+            await asyncio.sleep(0.05)
         host, _, port = os.environ["FLOWCTL_ENDPOINT"].rpartition(":")
         channel = Channel(host, int(port))
         stub = pb.ControlPlaneStub(channel)
@@ -54,7 +137,13 @@ async def main(args: argparse.Namespace) -> int:
             info.metadata = {"component_id": component_id}
         ack = await stub.register(info)
         print(f"registered as {ack.service_id}", flush=True)
-        asyncio.get_running_loop().create_task(heartbeat(stub, ack.service_id, args.heartbeat))
+        if args.close_output:
+            sys.stderr.flush()
+            os.close(1)
+            os.close(2)
+        asyncio.get_running_loop().create_task(
+            heartbeat(stub, ack.service_id, args.heartbeat, args.stop_heartbeat_after)
+        )
     if args.exit_after is not None:
         await asyncio.sleep(args.exit_after)
         print(f"exiting with {args.exit_code}", file=sys.stderr, flush=True)
@@ -63,18 +152,41 @@ async def main(args: argparse.Namespace) -> int:
     return 0
 
 
-async def heartbeat(stub: pb.ControlPlaneStub, service_id: str, interval: float) -> None:
+async def heartbeat(
+    stub: pb.ControlPlaneStub, service_id: str, interval: float, stop_after: float | None
+) -> None:
+    loop = asyncio.get_running_loop()
+    stop_at = None if stop_after is None else loop.time() + stop_after
     count = 0
-    while True:
+    while stop_at is None or loop.time() < stop_at:
         count += 1
         await stub.heartbeat(pb.ServiceHeartbeat(service_id=service_id, metrics={"beats": count}))
         await asyncio.sleep(interval)
 
 
+def note(path: str, text: str) -> None:
+    with open(path, "a") as log:  # O_APPEND: lines of several components never mix
+        log.write(text + "\n")
+
+
+def on_sigterm(args: argparse.Namespace) -> None:
+    component_id = os.environ.get("FLOWCTL_COMPONENT_ID", "")
+    if args.sigterm_log:
+        note(args.sigterm_log, f"term {component_id}")
+    if args.ignore_sigterm:
+        return
+    if args.stop_after_peer and args.sigterm_log:
+        while f"term {args.stop_after_peer}\n" not in Path(args.sigterm_log).read_text():
+            time.sleep(0.01)
+    if args.sigterm_log:
+        note(args.sigterm_log, f"exit {component_id}")
+    os._exit(0)
+
+
 if __name__ == "__main__":
     arguments = parse_args()
-    if arguments.ignore_sigterm:
+    if arguments.ignore_sigterm and not arguments.sigterm_log:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
-        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+        signal.signal(signal.SIGTERM, lambda *_: on_sigterm(arguments))
     sys.exit(asyncio.run(main(arguments)))

@@ -27,7 +27,7 @@ def list_services(
     output
         table for people, json (proto3 JSON of the ServiceList) for programs.
     """
-    from flowctl.controlplane.client import fetch_services
+    from flowctl.controlplane.client import fetch_attachments, fetch_services
     from flowctl.controlplane.json_format import service_list_to_json
     from flowctl.discovery import DEFAULT_ENDPOINT, live_runs
 
@@ -55,7 +55,12 @@ def list_services(
     if output == "json":
         print(service_list_to_json(services))
     else:
+        from flowctl.cli.attachment_column import attachment_column
         from flowctl.console.service_table import render_service_table
+        from flowctl.console.status_rows import SERVICE_COLUMNS
 
-        print(render_service_table(services.services))
+        # An extra column when the server can say which component each service is.
+        attachments = asyncio.run(fetch_attachments(endpoint))
+        extra = () if attachments is None else (attachment_column(attachments),)
+        print(render_service_table(services.services, (*SERVICE_COLUMNS, *extra)))
     return 0

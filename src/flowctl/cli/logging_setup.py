@@ -1,28 +1,32 @@
-"""flowctl's own messages go through loguru, written in the same prefixed column as components."""
+"""flowctl's own messages go through loguru, into the same writer as component output."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
-import trio
 from loguru import logger
 
-from flowctl.console.event_log import describe_event
-from flowctl.console.log_printer import FLOWCTL_PREFIX, LogPrinter
-from flowctl.events import Event
+from flowctl.console.log_record import LogRecord
+
+LogLevel = Literal["debug", "info", "warning", "error"]
 
 
-def configure_logging(printer: LogPrinter, level: str = "INFO") -> None:
+def configure_logging(write: Callable[[LogRecord], None], level: LogLevel = "info") -> None:
+    """Route every loguru message to `write`; `logger.bind(component=...)` names the
+    component a message is about (the `component` field of JSON lines)."""
+
     def sink(message: Any) -> None:
-        printer.write(FLOWCTL_PREFIX, message.record["message"])
+        record = message.record
+        write(
+            LogRecord(
+                time=record["time"],
+                level=record["level"].name,
+                message=record["message"],
+                component=record["extra"].get("component"),
+            )
+        )
 
     logger.remove()
-    logger.add(sink, level=level, format="{message}", colorize=False)
-
-
-async def log_events(channel: trio.MemoryReceiveChannel[Event]) -> None:
-    """Log each lifecycle event as it arrives."""
-    async for event in channel:
-        text = describe_event(event)
-        if text:
-            logger.info(text)
+    # catch=False: a broken sink is a bug to see in tests, not a message on stderr.
+    logger.add(sink, level=level.upper(), format="{message}", colorize=False, catch=False)

@@ -5,21 +5,27 @@ from __future__ import annotations
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import trio
+from cyclopts import Parameter
 from loguru import logger
 
-from flowctl.cli.logging_setup import configure_logging, log_events
+from flowctl.cli.logging_setup import LogLevel, configure_logging
 from flowctl.cli.options import Duration
-from flowctl.console.log_printer import LogPrinter
+from flowctl.cli.report import report_error
+from flowctl.console.run_console import SUMMARY_INTERVAL, ConsoleOptions, RunConsole
+from flowctl.console.status_rows import component_row
 from flowctl.discovery import new_record, registered_run
-from flowctl.errors import UsageError
+from flowctl.errors import FlowctlError, UsageError
 from flowctl.events import EventBus
+from flowctl.exception_groups import first_error_of_type
+from flowctl.orchestrator import ProcessOrchestrator, open_run_guard
 from flowctl.pipeline import Pipeline, load_pipeline
 from flowctl.runner import PipelineRun, RunOptions, open_pipeline
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+WATCHDOG_GRACE = 1.0  # if flowctl is killed, its components get this long after SIGTERM
 
 
 def run(
@@ -35,6 +41,11 @@ def run(
     registration_timeout: Duration = 30.0,
     shutdown_grace: Duration = 10.0,
     orchestrator: Literal["process", "container"] = "process",
+    status: bool = True,
+    color: bool = True,
+    log_level: LogLevel = "info",
+    log_format: Literal["text", "json"] = "text",
+    summary_interval: Annotated[Duration, Parameter(show=False)] = SUMMARY_INTERVAL,
 ) -> int:
     """Run a pipeline: control plane, every component, logs, until Ctrl+C or a failure.
 
@@ -60,12 +71,28 @@ def run(
         How long components have to stop after SIGTERM before they are killed.
     orchestrator
         How components run: as local processes (container is not available yet).
+    status
+        The live status table at the bottom of a terminal (--no-status: logs only).
+    color
+        Colour in a terminal (--no-color, or NO_COLOR in the environment: none).
+    log_level
+        The least important of flowctl's own messages shown; component output is always.
+    log_format
+        text for people, json for programs: one JSON object per line (time, level,
+        message, component).
+    summary_interval
+        Outside a terminal, how often a one-line summary is printed (0: never).
     """
     if orchestrator == "container":
         raise UsageError(
             "--orchestrator container is not available yet; use --orchestrator process"
         )
     model = load_pipeline(pipeline)
+    console = RunConsole(
+        ((component.id, component.role.value) for component in model.components),
+        ConsoleOptions(log_format, color, status, summary_interval),
+    )
+    configure_logging(console.write, log_level)
     options = RunOptions(
         control_plane_host=control_plane_address,
         control_plane_port=control_plane_port,
@@ -76,23 +103,58 @@ def run(
         registration_timeout=registration_timeout,
         shutdown_grace=shutdown_grace,
     )
-    printer = LogPrinter(component.id for component in model.components)
-    configure_logging(printer)
-    return trio.run(_run, model, options, printer)
+    try:
+        return trio.run(_run, model, options, console)
+    except FlowctlError as error:
+        # Reported here, after the live view has gone: with every component's final state.
+        now = console.status.now()
+        rows = [component_row(state, now) for state in console.status.components.values()]
+        started = any(state.pid for state in console.status.components.values())
+        report_error(error, rows if started else (), log_format)
+        return error.exit_status
 
 
-async def _run(pipeline: Pipeline, options: RunOptions, printer: LogPrinter) -> int:
+async def _run(pipeline: Pipeline, options: RunOptions, console: RunConsole) -> int:
     events = EventBus()
     lifecycle = events.subscribe()
+    failure: FlowctlError | None = None
+    async with trio.open_nursery() as console_tasks:
+        await console_tasks.start(console.run, lifecycle)
+        try:
+            await _run_pipeline(pipeline, options, console, events)
+        except FlowctlError as error:
+            failure = error  # raised outside the nursery, so not wrapped in a group
+        except BaseExceptionGroup as group:
+            # Several errors at once (the library unwraps lone ones): the user needs the one
+            # flowctl can explain; anything else is a bug and keeps its traceback.
+            failure = first_error_of_type(group, FlowctlError)
+            if failure is None:
+                raise
+        finally:
+            console_tasks.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    logger.info("stopped")
+    return 0
+
+
+async def _run_pipeline(
+    pipeline: Pipeline, options: RunOptions, console: RunConsole, events: EventBus
+) -> None:
     # Signals are caught from the very start, so that Ctrl+C during start-up stops cleanly too.
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async with (
+            # The watchdog and the subreaper: no process of the run outlives flowctl.
+            open_run_guard(watchdog_grace=min(options.shutdown_grace, WATCHDOG_GRACE)) as guard,
             open_pipeline(
-                pipeline, options=options, output=printer.component_line, events=events
+                pipeline,
+                options=options,
+                output=console.component_line,
+                events=events,
+                orchestrator=ProcessOrchestrator(events, options.shutdown_grace, guard),
             ) as run,
             trio.open_nursery() as nursery,
         ):
-            nursery.start_soon(log_events, lifecycle)
             nursery.start_soon(_handle_signals, signals, run)
             logger.info(f"control plane listening on {run.endpoint}")
             record = new_record(pipeline.name, str(pipeline.file), run.endpoint)
@@ -101,8 +163,6 @@ async def _run(pipeline: Pipeline, options: RunOptions, printer: LogPrinter) -> 
                     logger.info(f"all {len(run.components)} components registered")
                 await run.wait()
             nursery.cancel_scope.cancel()
-    logger.info("stopped")
-    return 0
 
 
 async def _handle_signals(signals: AsyncIterator[int], run: PipelineRun) -> None:

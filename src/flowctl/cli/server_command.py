@@ -7,9 +7,9 @@ import signal
 import trio
 from loguru import logger
 
-from flowctl.cli.logging_setup import configure_logging, log_events
+from flowctl.cli.logging_setup import configure_logging
 from flowctl.cli.options import Duration
-from flowctl.console.log_printer import LogPrinter
+from flowctl.console.run_console import ConsoleOptions, RunConsole
 from flowctl.controlplane import open_control_plane
 from flowctl.events import EventBus
 
@@ -34,11 +34,15 @@ def server(
     janitor_interval
         How often heartbeats are checked.
     """
-    configure_logging(LogPrinter())
-    return trio.run(_serve, address, port, heartbeat_ttl, janitor_interval)
+    # No pipeline, so no status table: the events as log lines.
+    console = RunConsole([], ConsoleOptions(status_view=False, summary_interval=0))
+    configure_logging(console.write)
+    return trio.run(_serve, console, address, port, heartbeat_ttl, janitor_interval)
 
 
-async def _serve(address: str, port: int, heartbeat_ttl: float, janitor_interval: float) -> int:
+async def _serve(
+    console: RunConsole, address: str, port: int, heartbeat_ttl: float, janitor_interval: float
+) -> int:
     events = EventBus()
     lifecycle = events.subscribe()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
@@ -53,7 +57,7 @@ async def _serve(address: str, port: int, heartbeat_ttl: float, janitor_interval
             trio.open_nursery() as nursery,
         ):
             logger.info(f"control plane listening on {control_plane.endpoint}")
-            nursery.start_soon(log_events, lifecycle)
+            nursery.start_soon(console.run, lifecycle)
             async for signum in signals:
                 logger.info(f"{signal.Signals(signum).name} received: stopping")
                 break

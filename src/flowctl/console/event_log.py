@@ -1,10 +1,14 @@
-"""flowctl's own log lines for lifecycle events (started, registered, unhealthy, exited)."""
+"""flowctl's own log lines for lifecycle events: started, registered, unhealthy, exited."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from flowctl.console.figures import telling_metrics
 from flowctl.events import (
     ComponentExited,
     ComponentStarted,
+    ComponentStopping,
     Event,
     HealthChanged,
     HeartbeatReceived,
@@ -12,25 +16,36 @@ from flowctl.events import (
 )
 
 
-def describe_event(event: Event) -> str | None:
-    """One line for a user, or None for events too frequent to log (heartbeats)."""
+@dataclass(frozen=True)
+class EventLine:
+    level: str  # a loguru level name
+    text: str
+    component: str | None  # the component concerned (the `component` field in JSON)
+
+
+def describe_event(event: Event) -> EventLine | None:
+    """One line for a user, or None for an event not worth a line."""
     match event:
         case ComponentStarted(component_id=cid, pid=pid):
-            return f"started {cid} (pid {pid})"
+            return EventLine("INFO", f"started {cid} (pid {pid})", cid)
+        case ComponentStopping(component_id=cid):
+            return EventLine("INFO", f"stopping {cid}", cid)
         case ComponentExited(component_id=cid, description=text, expected=True):
             # Asked to stop, "was killed by SIGTERM" is just how npm and shells say "stopped".
-            return f"{cid} stopped ({text})"
+            return EventLine("INFO", f"{cid} stopped ({text})", cid)
         case ComponentExited(component_id=cid, description=text):
-            return f"{cid} {text} unexpectedly"
+            return EventLine("ERROR", f"{cid} {text} unexpectedly", cid)
         case ServiceRegistered(service_id=sid, component_id=None, service_type=kind):
-            return f"registered {sid} ({kind}), not part of this pipeline"
+            text = f"registered {sid} ({kind}), not part of this pipeline"
+            return EventLine("WARNING", text, None)
         case ServiceRegistered(service_id=sid, component_id=cid, attached_by=how):
             name = cid if sid == cid else f"{cid} as {sid}"
-            return f"registered {name} ({how})"
-        case HealthChanged(service_id=sid, healthy=False, silent_for=silent):
-            return f"{sid} is unhealthy: no heartbeat for {silent:.1f}s"
-        case HealthChanged(service_id=sid, healthy=True):
-            return f"{sid} is healthy again"
-        case HeartbeatReceived():
-            return None
+            return EventLine("INFO", f"registered {name} ({how})", cid)
+        case HealthChanged(service_id=sid, component_id=cid, healthy=False, silent_for=silent):
+            return EventLine("WARNING", f"{sid} is unhealthy: no heartbeat for {silent:.1f}s", cid)
+        case HealthChanged(service_id=sid, component_id=cid, healthy=True, silent_for=silent):
+            return EventLine("INFO", f"{sid} is healthy again after {silent:.1f}s of silence", cid)
+        case HeartbeatReceived(service_id=sid, metrics=metrics):
+            # Frequent: shown with --log-level debug only.
+            return EventLine("DEBUG", f"heartbeat from {sid} {telling_metrics(metrics)}", None)
     return None

@@ -24,6 +24,7 @@ import trio
 from flowctl.controlplane import EmbeddedControlPlane, open_control_plane
 from flowctl.errors import ComponentFailed, FlowctlError, RegistrationTimeout
 from flowctl.events import EventBus
+from flowctl.exception_groups import lone_exceptions_unwrapped
 from flowctl.orchestrator import LaunchSpec, Orchestrator, ProcessOrchestrator, RunningComponent
 from flowctl.pipeline import Component, Pipeline, load_pipeline
 from flowctl.runner.attach import PipelineAttacher
@@ -114,11 +115,19 @@ class PipelineRun:
             nursery.start_soon(stop_requested)
         if timeout_error is not None:
             await self._fail(timeout_error)
+        await self._unless_failed()
         return not self.stopping
 
     async def wait(self) -> None:
         """Until the run has stopped (after `stop()`); a failure is raised from the block."""
         await self._stopped.wait()
+        await self._unless_failed()
+
+    async def _unless_failed(self) -> None:
+        """After a failure, the caller must not carry on as if the run were fine: it waits
+        here until the failure, raised by the task that saw it, cancels the block."""
+        if self.failure is not None:
+            await trio.sleep_forever()
 
     async def stop(self) -> None:
         """Stop every component, sinks first, each level at once, within one grace period."""
@@ -217,14 +226,15 @@ async def open_pipeline(
     orchestrator = orchestrator or ProcessOrchestrator(
         events=events, cancel_grace=options.shutdown_grace
     )
-    try:
+    attacher = PipelineAttacher(pipeline)
+    with lone_exceptions_unwrapped():
         async with (
             open_control_plane(
                 host=options.control_plane_host,
                 port=options.control_plane_port,
                 heartbeat_ttl=options.heartbeat_ttl,
                 janitor_interval=options.janitor_interval,
-                attacher=PipelineAttacher(pipeline),
+                attacher=attacher,
                 events=events,
             ) as control_plane,
             trio.open_nursery() as nursery,
@@ -238,6 +248,7 @@ async def open_pipeline(
                 nursery,
                 output or _discard,
             )
+            attacher.follow(run.components)  # attachment by process needs the main pids
             try:
                 await run._start_all()
             except FlowctlError:
@@ -246,29 +257,6 @@ async def open_pipeline(
             yield run
             await run.stop()
             nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        raise _single_error(group) from None
-
-
-def _single_error(group: BaseExceptionGroup) -> BaseException:
-    """Trio wraps errors from a nursery in groups; the user needs the one that matters."""
-    flat: list[BaseException] = []
-
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            flat.append(error)
-
-    collect(group)
-    for error in flat:
-        if isinstance(error, FlowctlError):
-            return error
-    for error in flat:
-        if not isinstance(error, trio.Cancelled):
-            return error
-    return group
 
 
 __all__ = ["OutputSink", "PipelineRun", "RunOptions", "open_pipeline"]

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""How long `flowctl run` takes to get a pipeline past its registration barrier, and how
+quick the small commands are, each against a baseline measured in the same run.
+
+    .venv/bin/python scripts/bench/startup.py [--repeat 5] [--sizes 1 5 10]
+
+Figures (medians of --repeat runs):
+- `flowctl version` and `flowctl list` against `python -c pass` (interpreter start-up);
+- time from `flowctl run` to "all N components registered" against the same N test
+  components started directly, registering with an already running `flowctl server`.
+Run by hand; the suite never asserts timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+FLOWCTL = str(BIN / "flowctl")
+FAKE = [sys.executable, str(ROOT / "tests" / "components" / "fake_component.py")]
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def wait_for_line(process: subprocess.Popen[str], pattern: str) -> re.Match[str]:
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(pattern, line)
+        if found:
+            return found
+    raise RuntimeError(f"never printed {pattern!r}")
+
+
+def write_pipeline(folder: Path, size: int) -> Path:
+    lines = ["apiVersion: v1", "kind: Pipeline", "metadata: {name: bench}", "spec:", "  sources:"]
+    for index in range(size):
+        command = ", ".join(f'"{part}"' for part in FAKE)
+        lines.append(f"    - {{id: c{index}, command: [{command}]}}")
+    path = folder / "bench.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def flowctl_to_barrier(pipeline: Path, logs: Path) -> float:
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [FLOWCTL, "run", str(pipeline), "--control-plane-port", "0", "--log-dir", str(logs),
+         "--no-status"] if _has_no_status() else
+        [FLOWCTL, "run", str(pipeline), "--control-plane-port", "0", "--log-dir", str(logs)],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    wait_for_line(process, r"components? registered")
+    elapsed = time.perf_counter() - start
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    return elapsed
+
+
+def direct_to_registered(size: int, endpoint: str) -> float:
+    """Baseline: the same components started directly against a running control plane."""
+    env = {**ENV, "FLOWCTL_ENDPOINT": endpoint}
+    start = time.perf_counter()
+    children = [
+        subprocess.Popen(
+            [*FAKE, "--register", "id"],
+            env={**env, "FLOWCTL_SERVICE_ID": f"c{i}", "FLOWCTL_COMPONENT_ID": f"c{i}"},
+            stdout=subprocess.PIPE, text=True,
+        )
+        for i in range(size)
+    ]
+    for child in children:
+        wait_for_line(child, r"registered as")
+    elapsed = time.perf_counter() - start
+    for child in children:
+        child.terminate()
+        child.wait()
+    return elapsed
+
+
+_NO_STATUS: bool | None = None
+
+
+def _has_no_status() -> bool:
+    global _NO_STATUS
+    if _NO_STATUS is None:
+        help_text = subprocess.run(
+            [FLOWCTL, "run", "--help"], env=ENV, capture_output=True, text=True
+        ).stdout
+        _NO_STATUS = "--no-status" in help_text
+    return _NO_STATUS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 10])
+    args = parser.parse_args()
+    median = statistics.median
+
+    python = median(timed([sys.executable, "-c", "pass"]) for _ in range(args.repeat))
+    version = median(timed([FLOWCTL, "version"]) for _ in range(args.repeat))
+    print(f"python -c pass         {python * 1000:7.0f} ms   (baseline)")
+    print(f"flowctl version        {version * 1000:7.0f} ms   {version / python:5.1f}x")
+
+    server = subprocess.Popen(
+        [FLOWCTL, "server", "--port", "0"], env=ENV, stdout=subprocess.PIPE, text=True
+    )
+    endpoint = wait_for_line(server, r"listening on (\S+:\d+)").group(1)
+    try:
+        listing = median(
+            timed([FLOWCTL, "list", "--endpoint", endpoint]) for _ in range(args.repeat)
+        )
+        print(f"flowctl list           {listing * 1000:7.0f} ms   {listing / python:5.1f}x")
+        with tempfile.TemporaryDirectory() as folder:
+            for size in args.sizes:
+                pipeline = write_pipeline(Path(folder), size)
+                run = median(
+                    flowctl_to_barrier(pipeline, Path(folder) / "logs")
+                    for _ in range(args.repeat)
+                )
+                direct = median(direct_to_registered(size, endpoint) for _ in range(args.repeat))
+                print(
+                    f"{size:3d} components: flowctl run to barrier {run * 1000:6.0f} ms, "
+                    f"started directly {direct * 1000:6.0f} ms, ratio {run / direct:4.2f}"
+                )
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

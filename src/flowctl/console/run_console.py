@@ -1,0 +1,133 @@
+"""Everything `flowctl run` shows in its terminal, chosen once from where stdout goes.
+
+- a terminal: coloured lines and the live status view (unless --no-status);
+- anything else (CI, a pipe, a file): plain lines with no escape codes, state changes as
+  lines, and a one-line summary every SUMMARY_INTERVAL;
+- `--log-format json`: one JSON object per line, wherever stdout goes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TextIO
+
+import trio
+from loguru import logger
+
+from flowctl.console.component_status import PipelineStatus
+from flowctl.console.event_log import describe_event
+from flowctl.console.line_format import LineLayout, json_line
+from flowctl.console.live_view import LiveStatusView
+from flowctl.console.log_record import LogRecord
+from flowctl.console.writers import LineWriter, RichWriter, StreamWriter
+from flowctl.events import Event, HeartbeatReceived
+
+SUMMARY_INTERVAL = 10.0
+
+
+@dataclass(frozen=True)
+class ConsoleOptions:
+    log_format: Literal["text", "json"] = "text"
+    colour: bool = True  # False for --no-color; NO_COLOR and a non-terminal also disable it
+    status_view: bool = True  # False for --no-status
+    summary_interval: float = SUMMARY_INTERVAL
+
+
+def colour_allowed(stream: TextIO, wanted: bool, env: Mapping[str, str] = os.environ) -> bool:
+    # https://no-color.org: NO_COLOR set to anything but the empty string.
+    return wanted and not env.get("NO_COLOR") and _is_terminal(stream)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class RunConsole:
+    """The status of every component, and the one writer every line goes through."""
+
+    def __init__(
+        self,
+        components: Iterable[tuple[str, str]],
+        options: ConsoleOptions = ConsoleOptions(),
+        stream: TextIO | None = None,
+    ) -> None:
+        components = list(components)
+        stream = stream or sys.stdout
+        self.options = options
+        self.status = PipelineStatus(components)
+        self.layout = LineLayout(cid for cid, _ in components)
+        colour = colour_allowed(stream, options.colour)
+        self.live = options.log_format == "text" and options.status_view and _is_terminal(stream)
+        self._view: LiveStatusView | None = None
+        self.writer: LineWriter
+        if options.log_format == "json":
+            self.writer = StreamWriter(json_line, stream)
+        elif colour or self.live:
+            from rich.console import Console
+
+            console = Console(
+                file=stream, no_color=not colour, highlight=False, emoji=False, markup=False
+            )
+            self.writer = RichWriter(self.layout, console)
+            if self.live:
+                self._view = LiveStatusView(console, self.status, self.layout.palette)
+        else:
+            self.writer = StreamWriter(self.layout.plain, stream)
+
+    # -- lines in -------------------------------------------------------------------------
+
+    def write(self, record: LogRecord) -> None:
+        self.writer.write(record)
+
+    async def component_line(self, component_id: str, stream: str, line: str) -> None:
+        """The runner's output sink: one line a component printed."""
+        now = datetime.now().astimezone()
+        self.writer.write(LogRecord(now, "INFO", line, component_id, stream))
+
+    # -- while trio runs ------------------------------------------------------------------
+
+    async def run(
+        self,
+        events: trio.MemoryReceiveChannel[Event],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Follow the events, batch the lines, and draw the view or print summaries, until
+        cancelled. Events still queued then are applied, so the final table is right."""
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.writer.run)
+                if self._view is not None:
+                    nursery.start_soon(self._view.run)
+                elif self.options.summary_interval > 0:
+                    nursery.start_soon(self._print_summaries)
+                task_status.started()
+                async for event in events:
+                    self._apply(event)
+        finally:
+            while True:
+                try:
+                    self._apply(events.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                    break
+            self.writer.flush()
+
+    def _apply(self, event: Event) -> None:
+        self.status.apply(event)
+        line = describe_event(event)
+        if line is not None:
+            logger.bind(component=line.component).log(line.level, line.text)
+        if self._view is not None and not isinstance(event, HeartbeatReceived):
+            self._view.changed()
+
+    async def _print_summaries(self) -> None:
+        while True:
+            await trio.sleep(self.options.summary_interval)
+            logger.info(self.status.summary())
