@@ -16,23 +16,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flowctl import sock_diag
+from flowctl.procfs import ProcInfo, all_pids, read_info
 
 Address = tuple[str, int]  # (host, port) as a socket reports it
 
 _MAX_ANCESTORS = 64  # a bound for the ancestor walk, far above any real process tree
 
 
-@dataclass(frozen=True)
-class ProcessLink:
-    """One process of an ancestry: its pid, its parent, and the session it belongs to."""
-
-    pid: int
-    ppid: int
-    session: int
+# One process of an ancestry: its pid, its parent, and the session it belongs to.
+ProcessLink = ProcInfo
 
 
 @dataclass(frozen=True)
@@ -173,14 +169,7 @@ def _holds(pid: int, target: str, proc: str) -> bool:
 
 def read_link(pid: int, proc: str = "/proc") -> ProcessLink | None:
     """pid, parent and session from /proc/PID/stat; None when the process is gone."""
-    try:
-        with open(f"{proc}/{pid}/stat", "rb") as file:
-            stat = file.read().decode(errors="replace")
-    except OSError:
-        return None
-    # "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return ProcessLink(pid, ppid=int(fields[1]), session=int(fields[3]))
+    return read_info(pid, proc)
 
 
 def ancestry(pid: int, root: int, proc: str = "/proc") -> tuple[ProcessLink, ...]:
@@ -214,7 +203,7 @@ def _children_by_parent(root: int, proc: str) -> dict[int, list[int]]:
     if os.path.exists(f"{proc}/{root}/task/{root}/children"):
         return _children_from_task_lists(root, proc)
     children: dict[int, list[int]] = {}
-    for pid in _all_pids(proc):
+    for pid in all_pids(proc):
         link = read_link(pid, proc)
         if link is not None:
             children.setdefault(link.ppid, []).append(pid)
@@ -244,10 +233,3 @@ def _task_children(pid: int, proc: str) -> Iterator[int]:
                 yield from (int(child) for child in file.read().split())
         except OSError:
             continue
-
-
-def _all_pids(proc: str) -> Iterable[int]:
-    try:
-        return [int(name) for name in os.listdir(proc) if name.isdigit()]
-    except OSError:
-        return []

@@ -54,7 +54,13 @@ async def test_many_lines_arrive_in_order_and_whole_in_the_log(tmp_path: Path) -
 async def test_a_grandchild_holding_stdout_does_not_hold_up_wait(tmp_path: Path) -> None:
     # The grandchild ignores SIGTERM and keeps the pipe open; only the drain bound ends the
     # read. A long cancel_grace makes sure that its SIGKILL does not end the read instead.
-    script = '(trap "" TERM; exec sleep 300) & echo "grandchild $!"; echo done'
+    # The main process exits only once the grandchild has set its trap: a SIGTERM that
+    # came first would end it and let the pipe close on its own.
+    ready = tmp_path / "trap set"
+    script = (
+        f'sh -c \'trap "" TERM; touch "{ready}"; exec sleep 300\' & echo "grandchild $!"; '
+        f'while [ ! -e "{ready}" ]; do sleep 0.01; done; echo done'
+    )
     output = OutputRecorder()
     with trio.fail_after(10):  # hang guard: 300 s if the pump waited for end-of-file
         async with trio.open_nursery() as nursery:

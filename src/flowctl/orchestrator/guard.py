@@ -24,8 +24,8 @@ from contextlib import asynccontextmanager, suppress
 
 import trio
 
+from flowctl import procfs
 from flowctl.exception_groups import lone_exceptions_unwrapped
-from flowctl.orchestrator import proc_table
 from flowctl.orchestrator.members import ProcessSet
 from flowctl.orchestrator.run_tag import new_run_id, run_prefix
 from flowctl.orchestrator.subreaper import become_subreaper, stop_being_subreaper
@@ -75,11 +75,11 @@ class RunGuard:
                     with suppress(ChildProcessError):
                         os.waitpid(info.pid, os.WNOHANG)
 
-    def _adopted(self) -> list[proc_table.ProcInfo]:
+    def _adopted(self) -> list[procfs.ProcInfo]:
         me = os.getpid()
         return [
             info
-            for info in proc_table.snapshot().values()
+            for info in procfs.snapshot().values()
             if info.ppid == me and info.pid not in self._own
         ]
 
@@ -110,11 +110,11 @@ class RunGuard:
                 delay = min(delay * 2, 0.05)
 
 
-def _with_live_descendants(roots: list[proc_table.ProcInfo]) -> set[int]:
+def _with_live_descendants(roots: list[procfs.ProcInfo]) -> set[int]:
     live_roots = {info.pid for info in roots if info.alive}
     if not live_roots:
         return set()
-    table = proc_table.snapshot()
+    table = procfs.snapshot()
     children: dict[int, list[int]] = {}
     for info in table.values():
         children.setdefault(info.ppid, []).append(info.pid)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flowctl.orchestrator import proc_table
+from flowctl import procfs
 from flowctl.orchestrator.run_tag import carries
 
 _KTHREADD = 2  # the parent of every kernel thread: their environments are empty anyway
@@ -29,12 +29,12 @@ class ProcessSet:
 
     def live(self) -> set[int]:
         """Pids of the members still running (zombies do not count)."""
-        if not proc_table.available():
+        if not procfs.available():
             return {pgid for pgid in self.pgids if _group_exists(pgid)}
         return set(self._live_members())
 
-    def _live_members(self) -> dict[int, proc_table.ProcInfo]:
-        table = proc_table.snapshot()
+    def _live_members(self) -> dict[int, procfs.ProcInfo]:
+        table = procfs.snapshot()
         me = os.getpid()
         seeds = {info.pid for info in table.values() if info.pgid in self.pgids}
         if self.exact is not None or self.prefix is not None:
@@ -43,7 +43,7 @@ class ProcessSet:
                     continue
                 if not info.alive:
                     continue
-                entries = proc_table.environ_entries(info.pid)
+                entries = procfs.environ_entries(info.pid)
                 if carries(entries, exact=self.exact, prefix=self.prefix or b"\0"):
                     seeds.add(info.pid)
         members = _with_descendants(seeds, table.values())
@@ -55,7 +55,7 @@ class ProcessSet:
         sent = False
         for pgid in self.pgids:
             sent = signal_group(pgid, sig) or sent
-        if proc_table.available():
+        if procfs.available():
             # The groups got it already: a second SIGTERM means "hurry" to some programs.
             escaped = [p.pid for p in self._live_members().values() if p.pgid not in self.pgids]
             for pid in escaped:
@@ -82,7 +82,7 @@ def _group_exists(pgid: int) -> bool:
     return signal_group(pgid, 0)
 
 
-def _with_descendants(seeds: set[int], table: Iterable[proc_table.ProcInfo]) -> set[int]:
+def _with_descendants(seeds: set[int], table: Iterable[procfs.ProcInfo]) -> set[int]:
     children: dict[int, list[int]] = {}
     for info in table:
         children.setdefault(info.ppid, []).append(info.pid)

@@ -33,7 +33,7 @@ def run_prefix(run_id: str) -> bytes:
 
 
 def carries(entries: list[bytes], *, exact: bytes | None = None, prefix: bytes = b"") -> bool:
-    """Whether an environment (from proc_table.environ_entries) carries the mark."""
+    """Whether an environment (from procfs.environ_entries) carries the mark."""
     if exact is not None:
         return exact in entries
     return any(entry.startswith(prefix) for entry in entries)
