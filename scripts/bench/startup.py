@@ -59,10 +59,11 @@ def write_pipeline(folder: Path, size: int) -> Path:
 def flowctl_to_barrier(pipeline: Path, logs: Path) -> float:
     start = time.perf_counter()
     process = subprocess.Popen(
-        [FLOWCTL, "run", str(pipeline), "--control-plane-port", "0", "--log-dir", str(logs),
-         "--no-status"] if _has_no_status() else
         [FLOWCTL, "run", str(pipeline), "--control-plane-port", "0", "--log-dir", str(logs)],
-        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     wait_for_line(process, r"components? registered")
     elapsed = time.perf_counter() - start
@@ -79,7 +80,8 @@ def direct_to_registered(size: int, endpoint: str) -> float:
         subprocess.Popen(
             [*FAKE, "--register", "id"],
             env={**env, "FLOWCTL_SERVICE_ID": f"c{i}", "FLOWCTL_COMPONENT_ID": f"c{i}"},
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for i in range(size)
     ]
@@ -90,19 +92,6 @@ def direct_to_registered(size: int, endpoint: str) -> float:
         child.terminate()
         child.wait()
     return elapsed
-
-
-_NO_STATUS: bool | None = None
-
-
-def _has_no_status() -> bool:
-    global _NO_STATUS
-    if _NO_STATUS is None:
-        help_text = subprocess.run(
-            [FLOWCTL, "run", "--help"], env=ENV, capture_output=True, text=True
-        ).stdout
-        _NO_STATUS = "--no-status" in help_text
-    return _NO_STATUS
 
 
 def main() -> None:
@@ -130,8 +119,7 @@ def main() -> None:
             for size in args.sizes:
                 pipeline = write_pipeline(Path(folder), size)
                 run = median(
-                    flowctl_to_barrier(pipeline, Path(folder) / "logs")
-                    for _ in range(args.repeat)
+                    flowctl_to_barrier(pipeline, Path(folder) / "logs") for _ in range(args.repeat)
                 )
                 direct = median(direct_to_registered(size, endpoint) for _ in range(args.repeat))
                 print(

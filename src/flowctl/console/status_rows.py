@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from flowctl.console.component_status import ComponentStatus
 from flowctl.console.figures import format_age, format_duration, telling_metrics
 from flowctl.console.text_table import Column
+
+if TYPE_CHECKING:  # only a type here; importing it would load trio into `flowctl list`
+    from flowctl.console.component_status import ComponentStatus
 
 
 @dataclass(frozen=True)
