@@ -245,3 +245,22 @@ def test_heartbeats_survive_a_control_plane_restart(caplog: pytest.LogCaptureFix
     assert after.registrations[0].metadata == {"component_id": "consumer-app"}
     assert caplog.text.count(f"heartbeat to 127.0.0.1:{port} failed") == 1
     assert "does not know 'consumer-app#1'" in caplog.text
+
+
+def test_the_first_heartbeat_goes_right_after_registration() -> None:
+    # With the default 10 s interval, metrics would otherwise stay empty in `flowctl list`
+    # and the status view for the first 10 s of every run.
+    control_plane = RecordingControlPlane()
+
+    async def scenario() -> None:
+        async with serving(control_plane) as port:
+            settings = settings_for(port, heartbeat_interval=3600.0)
+            async with ControlPlaneClient(settings, SINK) as client:
+                await client.register()
+                beating = asyncio.create_task(client.heartbeat_forever(lambda: {"total": 1.0}))
+                async with asyncio.timeout(10):  # hang guard: an hour without the fix
+                    await control_plane.wait_for(lambda: bool(control_plane.heartbeats))
+                await cancelled(beating)
+
+    run(scenario)
+    assert control_plane.heartbeats[0].metrics == {"total": 1.0}

@@ -177,11 +177,13 @@ class ControlPlaneClient:
             await self._heartbeat_once(metrics)
 
     async def heartbeat_forever(self, metrics: MetricsSource | None = None) -> None:
-        """Heartbeat every `settings.heartbeat_interval` until cancelled, with what `metrics()`
-        returns at that moment. Failures are logged and the next beat tries again."""
+        """Heartbeat at once, then every `settings.heartbeat_interval` until cancelled, with
+        what `metrics()` returns at that moment. Failures are logged and the next beat tries
+        again. The first beat is immediate so that `flowctl list` and the status view show
+        the metrics right after registration, not one interval (10 s by default) later."""
         loop = asyncio.get_running_loop()
         interval = self.settings.heartbeat_interval
-        next_beat = loop.time() + interval
+        next_beat = loop.time()
         while True:
             await asyncio.sleep(max(0.0, next_beat - loop.time()))
             # A fixed rate like Go's ticker; beats missed while one call hung are skipped.
