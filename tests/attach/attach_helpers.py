@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import trio_asyncio
-from conftest import fake_command
+from fake_component_command import fake_command
 from trio_asyncio import aio_as_trio
 
 from flowctl._proto import flowctl as pb

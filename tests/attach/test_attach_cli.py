@@ -12,7 +12,7 @@ import pytest
 import trio
 from attach_helpers import SOURCE_ARGS, anonymous_pipeline, older_control_plane
 from cli.cli_helpers import cli_env, run_flowctl, start_flowctl
-from conftest import fake_command
+from fake_component_command import fake_command
 
 from flowctl._proto import flowctl as pb
 

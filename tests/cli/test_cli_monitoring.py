@@ -11,7 +11,7 @@ from pathlib import Path
 
 import trio
 from cli_helpers import FLOWCTL, cli_env, run_flowctl, start_flowctl
-from conftest import fake_command
+from fake_component_command import fake_command
 
 from flowctl.testing import write_pipeline
 

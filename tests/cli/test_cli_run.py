@@ -9,7 +9,7 @@ from pathlib import Path
 
 import trio
 from cli_helpers import assert_all_gone, run_flowctl, start_flowctl
-from conftest import fake_command
+from fake_component_command import fake_command
 
 from flowctl.testing import write_pipeline
 

@@ -18,13 +18,13 @@ TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "cli"))  # the CLI tests' helpers drive the real executable
 
 from cli_helpers import FlowctlProcess, start_flowctl  # noqa: E402
-from conftest import fake_command  # noqa: E402  (tests/conftest.py)
+from fake_component_command import fake_command  # noqa: E402
 
 from flowctl.testing import write_pipeline  # noqa: E402
 
 GRACE = "1s"  # short, so that the whole directory stays fast
 MARKER_VARIABLE = "FAULT_MARKER"
-MARKERS: list[str] = []  # of the current test, for conftest.py's clean-up
+MARKERS: list[str] = []  # of the current test, for the clean-up fixture below
 
 
 def new_marker() -> str:

@@ -6,10 +6,9 @@ import signal
 from pathlib import Path
 
 import trio
-from fault_helpers import (  # kill_what_a_failed_test_left: an autouse fixture
+from fault_helpers import (
     assert_nothing_left,
     component,
-    kill_what_a_failed_test_left,  # noqa: F401
     new_marker,
     run_args,
     run_tree,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from conftest import fake_command
+from fake_component_command import fake_command
 
 from flowctl.errors import ComponentFailed, ComponentStartError, RegistrationTimeout
 from flowctl.events import ComponentExited
