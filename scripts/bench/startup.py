@@ -107,7 +107,10 @@ def main() -> None:
     print(f"flowctl version        {version * 1000:7.0f} ms   {version / python:5.1f}x")
 
     server = subprocess.Popen(
-        [FLOWCTL, "server", "--port", "0"], env=ENV, stdout=subprocess.PIPE, text=True
+        [FLOWCTL, "server", "--port", "0", "--no-persistence"],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     endpoint = wait_for_line(server, r"listening on (\S+:\d+)").group(1)
     try:

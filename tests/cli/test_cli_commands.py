@@ -34,7 +34,9 @@ async def test_list_without_a_control_plane_says_so(tmp_path: Path) -> None:
 
 async def test_hidden_server_serves_the_contract_to_list(tmp_path: Path) -> None:
     async with trio.open_nursery() as nursery:
-        server = await start_flowctl(nursery, ["server", "--port", "0"], cwd=tmp_path)
+        server = await start_flowctl(
+            nursery, ["server", "--port", "0", "--no-persistence"], cwd=tmp_path
+        )
         endpoint = await server.endpoint()
         host, port = endpoint.rsplit(":", 1)
 

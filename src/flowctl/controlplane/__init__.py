@@ -26,6 +26,7 @@ _EXPORTS = {
     "ControlPlaneService": "service",
     "describe_service_type": "service_types",
     "service_type_name": "service_types",
+    "SqliteStorage": "sqlite_storage",
     "InMemoryStorage": "storage",
     "Storage": "storage",
     "fetch_attachments": "client",
@@ -46,6 +47,7 @@ __all__ = [
     "ServiceNotFound",
     "ServiceRecord",
     "ServiceRegistry",
+    "SqliteStorage",
     "Storage",
     "describe_service_type",
     "fetch_attachments",
@@ -75,4 +77,5 @@ if TYPE_CHECKING:
     from .registry import ServiceNotFound, ServiceRegistry, topic_names
     from .service import ControlPlaneService
     from .service_types import describe_service_type, service_type_name
+    from .sqlite_storage import SqliteStorage
     from .storage import InMemoryStorage, Storage
