@@ -45,7 +45,7 @@ class PortInUse(FlowctlError):
         self.port = port
         super().__init__(
             f"cannot start the control plane on {host}:{port}: {detail} "
-            f"(choose another with --control-plane-port, or 0 for a free one)"
+            "(choose another port, or port 0 for a free one)"
         )
 
 
@@ -97,6 +97,15 @@ class ControlPlaneUnavailable(FlowctlError):
     def __init__(self, endpoint: str, detail: str) -> None:
         self.endpoint = endpoint
         super().__init__(f"no control plane answered at {endpoint}: {detail}")
+
+
+class RegistryUnavailable(FlowctlError):
+    """The standalone server's registry file cannot be opened, created or read."""
+
+    def __init__(self, path: object, detail: str) -> None:
+        self.path = str(path)
+        self.detail = detail
+        super().__init__(f"cannot use the registry file {path}: {detail}")
 
 
 class UsageError(FlowctlError):

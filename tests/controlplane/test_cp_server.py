@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 import trio
@@ -18,6 +19,7 @@ from flowctl._proto import flowctl as pb
 from flowctl.controlplane import (
     EmbeddedControlPlane,
     ServiceRegistry,
+    SqliteStorage,
     fetch_services,
     normalize_endpoint,
     open_control_plane,
@@ -266,3 +268,20 @@ async def test_wait_registered_times_out_naming_missing_and_unattached() -> None
 
 def test_an_ipv6_endpoint_is_bracketed() -> None:
     assert EmbeddedControlPlane("::1", 8080, ServiceRegistry()).endpoint == "[::1]:8080"
+
+
+async def test_a_storage_that_cannot_write_answers_unavailable(tmp_path: Path) -> None:
+    with SqliteStorage(tmp_path / "registry.sqlite3") as storage:
+        async with open_control_plane(port=0, storage=storage) as cp:
+            ack = await call(
+                cp.endpoint,
+                lambda s: s.register(pb.ServiceInfo(service_type=pb.ServiceType.SINK)),
+            )
+            storage._connection.execute("PRAGMA query_only = ON")  # as a full disk would
+            with pytest.raises(GRPCError) as caught:
+                await call(
+                    cp.endpoint,
+                    lambda s: s.heartbeat(pb.ServiceHeartbeat(service_id=ack.service_id)),
+                )
+    assert caught.value.status == Status.UNAVAILABLE
+    assert "cannot write" in str(caught.value.message)

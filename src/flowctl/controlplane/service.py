@@ -16,8 +16,10 @@ import grpclib.const
 from betterproto.lib.google.protobuf import Empty
 from grpclib import GRPCError
 from grpclib.const import Status
+from loguru import logger
 
 from flowctl._proto import flowctl as pb
+from flowctl.errors import FlowctlError
 
 from .attachment import PeerInfo
 from .registry import ServiceNotFound, ServiceRegistry, topic_names
@@ -39,7 +41,8 @@ class ControlPlaneService(pb.ControlPlaneBase):
     async def register(
         self, service_info: pb.ServiceInfo, peer: PeerInfo | None = None
     ) -> pb.RegistrationAck:
-        record = self.registry.register(service_info, peer)
+        with _registry_errors_as_grpc_errors():
+            record = self.registry.register(service_info, peer)
         return pb.RegistrationAck(
             service_id=record.service_id,
             topic_names=topic_names(service_info),
@@ -47,12 +50,12 @@ class ControlPlaneService(pb.ControlPlaneBase):
         )
 
     async def heartbeat(self, service_heartbeat: pb.ServiceHeartbeat) -> Empty:
-        with _not_found_as_grpc_error():
+        with _registry_errors_as_grpc_errors():
             self.registry.heartbeat(service_heartbeat.service_id, service_heartbeat.metrics)
         return Empty()
 
     async def get_service_status(self, service_info: pb.ServiceInfo) -> pb.ServiceStatus:
-        with _not_found_as_grpc_error():
+        with _registry_errors_as_grpc_errors():
             return self.registry.get(service_info.service_id).to_status()
 
     async def list_services(self, betterproto_lib_google_protobuf_empty: Empty) -> pb.ServiceList:
@@ -101,12 +104,17 @@ class ControlPlaneService(pb.ControlPlaneBase):
 
 
 @contextmanager
-def _not_found_as_grpc_error() -> Iterator[None]:
-    """Turn the registry's ServiceNotFound into gRPC NOT_FOUND with its message."""
+def _registry_errors_as_grpc_errors() -> Iterator[None]:
+    """The registry's errors as gRPC statuses a client understands: an unknown id is
+    NOT_FOUND; storage that cannot be written (a full disk under the standalone server's
+    file) is UNAVAILABLE, said once in flowctl's log, instead of a traceback from grpclib."""
     try:
         yield
     except ServiceNotFound as error:
         raise GRPCError(Status.NOT_FOUND, str(error)) from None
+    except FlowctlError as error:
+        logger.error(f"registry: {error}")
+        raise GRPCError(Status.UNAVAILABLE, str(error)) from None
 
 
 def _peer_of(stream: Stream[pb.ServiceInfo, pb.RegistrationAck]) -> PeerInfo | None:
