@@ -8,7 +8,7 @@ import trio
 
 from flowctl.console.component_status import PipelineStatus
 from flowctl.console.palette import Palette
-from flowctl.console.status_rows import ID, STATE, STATUS_COLUMNS, component_row
+from flowctl.console.status_rows import ID, METRICS, STATE, STATUS_COLUMNS, component_row
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -31,11 +31,16 @@ def status_table(status: PipelineStatus, palette: Palette) -> Table:
         title_justify="left",
         title_style="bold",
     )
-    for column in STATUS_COLUMNS:
-        table.add_column(column.header, no_wrap=True, overflow="ellipsis")
     now = status.now()
-    for component in status.components.values():
-        row = component_row(component, now)
+    rows = [component_row(component, now) for component in status.components.values()]
+    for column in STATUS_COLUMNS:
+        if column is METRICS:
+            # Only the metrics give way in a narrow terminal: ids, states and ages never.
+            table.add_column(column.header, no_wrap=True, overflow="ellipsis", ratio=1)
+        else:
+            width = max([len(column.header), *(len(column.value(row)) for row in rows)])
+            table.add_column(column.header, no_wrap=True, min_width=width)
+    for row in rows:
         # Colour the id and the state only; the rest stays quiet.
         styles = {ID: palette.colour(row.id), STATE: TONE_STYLES[row.tone]}
         table.add_row(*(Text(c.value(row), style=styles.get(c, "")) for c in STATUS_COLUMNS))
