@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import os
 import re
@@ -32,6 +33,8 @@ class PtyFlowctl:
         self._master = trio.lowlevel.FdStream(master)
         self.raw = ""
         self._eof = False
+        # A character may be split between two reads: decoded across them, not per read.
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     async def read_until(self, done: object, timeout: float = 30) -> None:
         """Read until `done(lines)` (a callable on screen_lines) is true; hang guard only."""
@@ -53,7 +56,7 @@ class PtyFlowctl:
             chunk = b""
         if not chunk:
             self._eof = True
-        self.raw += chunk.decode(errors="replace")
+        self.raw += self._decoder.decode(chunk, final=not chunk)
 
     async def aclose(self) -> None:
         await self._master.aclose()

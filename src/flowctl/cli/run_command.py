@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,6 +17,7 @@ from flowctl.cli.options import Duration
 from flowctl.cli.report import report_error
 from flowctl.console.run_console import SUMMARY_INTERVAL, ConsoleOptions, RunConsole
 from flowctl.console.status_rows import component_row
+from flowctl.console.stdout_buffer import StdoutBuffer
 from flowctl.discovery import new_record, registered_run
 from flowctl.errors import FlowctlError, UsageError
 from flowctl.events import EventBus
@@ -88,9 +90,13 @@ def run(
             "--orchestrator container is not available yet; use --orchestrator process"
         )
     model = load_pipeline(pipeline)
+    # Everything the run shows goes through this buffer: a reader that stops reading must
+    # not stop the trio loop (the control plane, the janitor, Ctrl+C).
+    stdout = StdoutBuffer(sys.stdout)
     console = RunConsole(
         ((component.id, component.role.value) for component in model.components),
         ConsoleOptions(log_format, color, status, summary_interval),
+        stdout,
     )
     configure_logging(console.write, log_level)
     options = RunOptions(
@@ -104,7 +110,7 @@ def run(
         shutdown_grace=shutdown_grace,
     )
     try:
-        return trio.run(_run, model, options, console)
+        return trio.run(_run, model, options, console, stdout)
     except FlowctlError as error:
         # Reported here, after the live view has gone: with every component's final state.
         now = console.status.now()
@@ -114,7 +120,22 @@ def run(
         return error.exit_status
 
 
-async def _run(pipeline: Pipeline, options: RunOptions, console: RunConsole) -> int:
+async def _run(
+    pipeline: Pipeline, options: RunOptions, console: RunConsole, stdout: StdoutBuffer
+) -> int:
+    # Written out before the exit (the failure report follows it), unless the reader is
+    # stalled: then after EXIT_STALL, only the screen copy is lost, the logs have all.
+    failure: FlowctlError | None = None
+    async with stdout.draining():
+        try:
+            return await _run_with_console(pipeline, options, console)
+        except FlowctlError as error:
+            failure = error  # raised outside the nursery, so not wrapped in a group
+    assert failure is not None
+    raise failure
+
+
+async def _run_with_console(pipeline: Pipeline, options: RunOptions, console: RunConsole) -> int:
     events = EventBus()
     lifecycle = events.subscribe()
     failure: FlowctlError | None = None
@@ -155,7 +176,7 @@ async def _run_pipeline(
             ) as run,
             trio.open_nursery() as nursery,
         ):
-            nursery.start_soon(_handle_signals, signals, run)
+            nursery.start_soon(_handle_signals, signals, run, console)
             logger.info(f"control plane listening on {run.endpoint}")
             record = new_record(pipeline.name, str(pipeline.file), run.endpoint)
             with registered_run(record):
@@ -165,10 +186,13 @@ async def _run_pipeline(
             nursery.cancel_scope.cancel()
 
 
-async def _handle_signals(signals: AsyncIterator[int], run: PipelineRun) -> None:
+async def _handle_signals(
+    signals: AsyncIterator[int], run: PipelineRun, console: RunConsole
+) -> None:
     """First signal: graceful stop in reverse dependency order. Second: kill everything."""
     async with trio.open_nursery() as nursery:
         async for signum in signals:
+            console.stop_waiting()  # no component may stay blocked on a stalled stdout
             if not run.stopping:
                 name = signal.Signals(signum).name
                 logger.info(

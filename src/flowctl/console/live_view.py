@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
@@ -48,10 +49,19 @@ def status_table(status: PipelineStatus, palette: Palette) -> Table:
 
 
 class LiveStatusView:
-    """Redraws the table every REFRESH_INTERVAL, and at once when a state changes."""
+    """Redraws the table every REFRESH_INTERVAL, and at once when a state changes; not while
+    the terminal is behind (`behind()`): redraws would pile up for a reader that reads nothing,
+    and the lines printed meanwhile redraw it anyway."""
 
-    def __init__(self, console: Console, status: PipelineStatus, palette: Palette) -> None:
+    def __init__(
+        self,
+        console: Console,
+        status: PipelineStatus,
+        palette: Palette,
+        behind: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._console = console
+        self._behind = behind
         self._status = status
         self._palette = palette
         self._changed = trio.Event()
@@ -77,7 +87,7 @@ class LiveStatusView:
                 with trio.move_on_after(REFRESH_INTERVAL):
                     await self._changed.wait()
                 self._changed = trio.Event()
-                live.update(self._table(), refresh=True)
+                live.update(self._table(), refresh=not self._behind())
 
     def _table(self) -> Table:
         return status_table(self._status, self._palette)

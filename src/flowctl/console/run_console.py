@@ -4,6 +4,9 @@
 - anything else (CI, a pipe, a file): plain lines with no escape codes, state changes as
   lines, and a one-line summary every SUMMARY_INTERVAL;
 - `--log-format json`: one JSON object per line, wherever stdout goes.
+
+Given a StdoutBuffer as its stream, a slow reader holds component output back (each line
+waits for room) and nothing else; see stdout_buffer.py.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from flowctl.console.event_log import describe_event
 from flowctl.console.line_format import LineLayout, json_line
 from flowctl.console.live_view import LiveStatusView
 from flowctl.console.log_record import LogRecord
+from flowctl.console.stdout_buffer import StdoutBuffer
 from flowctl.console.writers import LineWriter, RichWriter, StreamWriter
-from flowctl.events import Event, HeartbeatReceived
+from flowctl.events import ComponentExited, ComponentStopping, Event, HeartbeatReceived
 
 SUMMARY_INTERVAL = 10.0
 
@@ -56,10 +60,12 @@ class RunConsole:
         self,
         components: Iterable[tuple[str, str]],
         options: ConsoleOptions = ConsoleOptions(),
-        stream: TextIO | None = None,
+        stream: TextIO | StdoutBuffer | None = None,
     ) -> None:
         components = list(components)
         stream = stream or sys.stdout
+        self._output = stream if isinstance(stream, StdoutBuffer) else None
+        self._left_off = 0  # component lines not shown: the run was stopping, stdout full
         self.options = options
         self.status = PipelineStatus(components)
         self.layout = LineLayout(cid for cid, _ in components)
@@ -77,7 +83,8 @@ class RunConsole:
             )
             self.writer = RichWriter(self.layout, console)
             if self.live:
-                self._view = LiveStatusView(console, self.status, self.layout.palette)
+                behind = (lambda: self._output.behind) if self._output else (lambda: False)
+                self._view = LiveStatusView(console, self.status, self.layout.palette, behind)
         else:
             self.writer = StreamWriter(self.layout.plain, stream)
 
@@ -87,7 +94,11 @@ class RunConsole:
         self.writer.write(record)
 
     async def component_line(self, component_id: str, stream: str, line: str) -> None:
-        """The runner's output sink: one line a component printed."""
+        """The runner's output sink: one line a component printed. Waits while stdout's
+        reader is too far behind: the component's pipe fills and it waits in turn."""
+        if self._output is not None and not await self._output.wait_for_room():
+            self._left_off += 1
+            return
         now = datetime.now().astimezone()
         self.writer.write(LogRecord(now, "INFO", line, component_id, stream))
 
@@ -117,10 +128,23 @@ class RunConsole:
                     self._apply(events.receive_nowait())
                 except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                     break
+            if self._left_off:
+                logger.warning(
+                    f"{self._left_off} lines of component output not shown: stdout was not "
+                    "read while the run stopped (the log files have every line)"
+                )
             self.writer.flush()
+
+    def stop_waiting(self) -> None:
+        """The run is stopping: component output no longer waits for a slow reader, so that
+        every component's output can be drained to its log and the stop stays bounded."""
+        if self._output is not None:
+            self._output.stop_waiting()
 
     def _apply(self, event: Event) -> None:
         self.status.apply(event)
+        if isinstance(event, ComponentStopping | ComponentExited):
+            self.stop_waiting()  # a stop, or a failure that will stop the run
         line = describe_event(event)
         if line is not None:
             logger.bind(component=line.component).log(line.level, line.text)

@@ -1,0 +1,145 @@
+"""A reader that stops reading flowctl's stdout (a pipe nobody reads, a terminal whose
+output is paused) while a component floods: the control plane keeps answering, Ctrl+C still
+stops the run, the log file still gets every byte, and flowctl's memory stays bounded."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import psutil
+import trio
+from cli_helpers import FLOWCTL, cli_env, run_flowctl
+from cli_pty import start_in_pty
+from fake_component_command import fake_command
+
+from flowctl.console.stdout_buffer import BACKLOG_LIMIT
+from flowctl.discovery import live_runs
+from flowctl.testing import write_pipeline
+
+# Writes until SIGTERM, then finishes the line it is writing and says how many it wrote:
+# so the log can be compared with exactly what was written. Lines under PIPE_BUF.
+FLOODER = """
+import os, signal
+stopping = False
+def stop(*_):
+    global stopping
+    stopping = True
+signal.signal(signal.SIGTERM, stop)
+def write(data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(1, view):]
+number = 0
+while not stopping:
+    write(b"".join(b"%08d " % n + b"x" * 3990 + b"\\n" for n in range(number, number + 16)))
+    number += 16
+write(b"flooded %d lines\\n" % number)
+"""
+FLOODED = re.compile(rb"flooded (\d+) lines\n$")
+HANG_GUARD = 60  # seconds; never a timing assertion, only a bound on a hang
+
+
+def flood_lines(count: int) -> bytes:
+    return b"".join(b"%08d " % n + b"x" * 3990 + b"\n" for n in range(count))
+
+
+def pipeline(tmp_path: Path) -> Path:
+    flooder = tmp_path / "flooder.py"
+    flooder.write_text(FLOODER)
+    return write_pipeline(
+        tmp_path / "stall.yaml",
+        sources=[{"id": "flood", "command": [sys.executable, str(flooder)]}],
+        sinks=[{"id": "beat", "inputs": ["flood"], "command": fake_command()}],
+    )
+
+
+def run_args(path: Path, tmp_path: Path) -> list[str]:
+    # The flooder never registers: the run stays before its barrier, which is plenty.
+    return [
+        *("run", str(path), "--control-plane-port", "0", "--log-dir", str(tmp_path / "logs")),
+        *("--registration-timeout", "5m", "--heartbeat-interval", "200ms"),
+    ]
+
+
+async def exercise_stalled_run(
+    tmp_path: Path, process: trio.Process, wait_exit: Callable[[], Awaitable[int]]
+) -> None:
+    """The checks of both variants, once flowctl runs with a reader that never reads."""
+    log = tmp_path / "logs" / "flood.log"
+    watched = psutil.Process(process.pid)
+    peak_rss = 0
+
+    async def sample_rss() -> None:
+        nonlocal peak_rss
+        while True:
+            peak_rss = max(peak_rss, watched.memory_info().rss)
+            await trio.sleep(0.02)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sample_rss)
+        with trio.fail_after(HANG_GUARD):
+            # More than the stdout pipe holds went into the log: the reader has stalled and
+            # flowctl is holding the rest, up to its limit, for it.
+            while not log.exists() or log.stat().st_size < BACKLOG_LIMIT:
+                await trio.sleep(0.02)
+            while not (runs := [run for run in live_runs() if run.pid == process.pid]):
+                await trio.sleep(0.02)
+            status, listed, errors = await run_flowctl(
+                ["list", "--endpoint", runs[0].endpoint], cwd=tmp_path, timeout=HANG_GUARD
+            )
+            assert status == 0, errors
+            assert re.search(r"^beat\s+\S+\s+healthy", listed, re.M), listed
+            stalled_at, stalled_rss = log.stat().st_size, watched.memory_info().rss
+            process.send_signal(signal.SIGINT)
+            assert await wait_exit() == 0
+        nursery.cancel_scope.cancel()
+
+    written = log.read_bytes()
+    flooded = FLOODED.search(written)
+    assert flooded, written[-200:]
+    assert written == flood_lines(int(flooded.group(1))) + flooded.group(0)
+    print(
+        f"flowctl's RSS {stalled_rss >> 20} MiB when stalled with {stalled_at >> 20} MiB "
+        f"flooded, peak {peak_rss >> 20} MiB with {len(written) >> 20} MiB in the end"
+    )
+
+
+async def test_a_pipe_nobody_reads_does_not_stall_the_run(tmp_path: Path) -> None:
+    process = await trio.lowlevel.open_process(
+        [FLOWCTL, *run_args(pipeline(tmp_path), tmp_path)],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,  # never read
+        stderr=subprocess.PIPE,
+    )
+    try:
+        await exercise_stalled_run(tmp_path, process, process.wait)
+        assert process.stderr is not None
+        errors = await process.stderr.receive_some(65536)
+        assert b"Traceback" not in errors, errors.decode(errors="replace")
+    finally:
+        _kill(process)
+
+
+async def test_a_terminal_nobody_reads_does_not_stall_the_run(tmp_path: Path) -> None:
+    env = cli_env(TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    terminal = await start_in_pty(run_args(pipeline(tmp_path), tmp_path), cwd=tmp_path, env=env)
+    try:  # the terminal is never read: its buffer fills and writes block
+        await exercise_stalled_run(tmp_path, terminal.process, terminal.process.wait)
+    finally:
+        _kill(terminal.process)
+        await terminal.aclose()
+
+
+def _kill(process: trio.Process) -> None:
+    """If a check failed with flowctl stuck: its watchdog takes the components with it."""
+    if process.returncode is None:
+        os.kill(process.pid, signal.SIGKILL)
