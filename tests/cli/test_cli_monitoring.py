@@ -195,3 +195,13 @@ async def test_a_failure_repeats_the_last_lines_and_ends_with_every_state(
     assert states["bad"].startswith("sink exited 3")
     assert states["src"].startswith("source stopped")
     assert "Traceback" not in out + err
+
+
+async def test_a_bad_pipeline_file_is_a_json_error_with_log_format_json(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: v1\nkind: Pipeline\nspec: [unclosed\n")
+    status, _, err = await run_flowctl(["run", str(broken), "--log-format", "json"], cwd=tmp_path)
+    assert status == 2
+    [record] = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert record["level"] == "ERROR"
+    assert "broken.yaml" in record["message"] and "line" in record["message"]

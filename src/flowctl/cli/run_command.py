@@ -85,11 +85,16 @@ def run(
     summary_interval
         Outside a terminal, how often a one-line summary is printed (0: never).
     """
-    if orchestrator == "container":
-        raise UsageError(
-            "--orchestrator container is not available yet; use --orchestrator process"
-        )
-    model = load_pipeline(pipeline)
+    try:
+        if orchestrator == "container":
+            raise UsageError(
+                "--orchestrator container is not available yet; use --orchestrator process"
+            )
+        model = load_pipeline(pipeline)
+    except FlowctlError as error:
+        # Reported here so that --log-format json holds for a bad file too.
+        report_error(error, (), log_format)
+        return error.exit_status
     # Everything the run shows goes through this buffer: a reader that stops reading must
     # not stop the trio loop (the control plane, the janitor, Ctrl+C).
     stdout = StdoutBuffer(sys.stdout)
