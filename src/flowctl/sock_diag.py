@@ -51,7 +51,7 @@ def _forms(local: Address, remote: Address) -> list[tuple[int, bytes, bytes]]:
     connection can be an AF_INET socket, or an AF_INET6 one with IPv4-mapped addresses."""
     ends = [ipaddress.ip_address(host.split("%", 1)[0]) for host, _ in (local, remote)]
     v4 = [ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip for ip in ends]
-    forms = []
+    forms: list[tuple[int, bytes, bytes]] = []
     if all(isinstance(ip, ipaddress.IPv4Address) for ip in v4):
         forms.append((socket.AF_INET, v4[0].packed, v4[1].packed))  # type: ignore[union-attr]
         v6 = [ipaddress.IPv6Address(f"::ffff:{ip}") for ip in v4]

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TextIO
+from typing import Literal, TextIO, cast
 
 import trio
 from loguru import logger
@@ -63,8 +63,10 @@ class RunConsole:
         stream: TextIO | StdoutBuffer | None = None,
     ) -> None:
         components = list(components)
-        stream = stream or sys.stdout
-        self._output = stream if isinstance(stream, StdoutBuffer) else None
+        output = stream if isinstance(stream, StdoutBuffer) else None
+        # A StdoutBuffer is file-like enough for every writer and for rich's Console.
+        stream = cast(TextIO, stream or sys.stdout)
+        self._output = output
         self._left_off = 0  # component lines not shown: the run was stopping, stdout full
         self.options = options
         self.status = PipelineStatus(components)
@@ -83,7 +85,7 @@ class RunConsole:
             )
             self.writer = RichWriter(self.layout, console)
             if self.live:
-                behind = (lambda: self._output.behind) if self._output else (lambda: False)
+                behind = (lambda: output.behind) if output is not None else (lambda: False)
                 self._view = LiveStatusView(console, self.status, self.layout.palette, behind)
         else:
             self.writer = StreamWriter(self.layout.plain, stream)

@@ -30,7 +30,8 @@ class TrackingServer(Server):
     def bound_port(self) -> int:
         """The port of the first listening socket (the real one when 0 was asked)."""
         assert self._server is not None, "server not started"
-        return int(self._server.sockets[0].getsockname()[1])
+        # asyncio.Server has `sockets`; the AbstractServer it is typed as does not.
+        return int(self._server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
 
     def close_connections(self) -> None:
         """Say GOAWAY on every open client connection, then close its transport."""

@@ -7,6 +7,7 @@ trio calls that are safe from there (same thread).
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method here: annotations below it use this one
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,7 @@ class ServiceRegistry:
 
     # -- the janitor ----------------------------------------------------------------
 
-    def mark_silent_unhealthy(self) -> list[ServiceRecord]:
+    def mark_silent_unhealthy(self) -> builtins.list[ServiceRecord]:
         """Mark healthy services silent for longer than heartbeat_ttl unhealthy.
 
         Returns the records that changed. Services are kept: a later heartbeat revives them.
@@ -166,12 +167,12 @@ class ServiceRegistry:
         """Component ids that some registration is attached to."""
         return {r.attachment.component_id for r in self.list() if r.attachment is not None}
 
-    def missing(self, ids: Collection[str]) -> list[str]:
+    def missing(self, ids: Collection[str]) -> builtins.list[str]:
         """The wanted ids that no record stands for yet, in the order given."""
         records = self.list()
         return [wanted for wanted in ids if not any(r.satisfies(wanted) for r in records)]
 
-    def unattached(self, ids: Collection[str] = ()) -> list[ServiceRecord]:
+    def unattached(self, ids: Collection[str] = ()) -> builtins.list[ServiceRecord]:
         """Records attached to no component (and not standing for one of `ids` by id)."""
         return [r for r in self.list() if r.attachment is None and r.service_id not in ids]
 

@@ -144,5 +144,6 @@ class OutputPump:
     async def _read(self) -> bytes:
         """The next chunk; b"" at end-of-file or when the drain window has closed."""
         with self._window.read():
-            return await self._stream.receive_some(READ_SIZE)
+            # bytes() of what a pipe gives (already bytes) is the same object: no copy.
+            return bytes(await self._stream.receive_some(READ_SIZE))
         return b""

@@ -106,7 +106,7 @@ def _argv(
     args = text_list(data, "args", place, "strings (arguments)")
     if present(data, "command"):
         command = _command(data, place)
-    elif component_type in KNOWN_COMPONENT_TYPES:
+    elif component_type is not None and component_type in KNOWN_COMPONENT_TYPES:
         command = KNOWN_COMPONENT_TYPES[component_type]
     elif image is not None:
         # Only a container orchestrator can run it; the runner refuses it for processes.

@@ -11,7 +11,7 @@ would give True, 493 and 1.1, so string fields and env values use the remembered
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import yaml
@@ -70,7 +70,7 @@ class StrictSafeLoader(yaml.SafeLoader):
                     problem_mark=key_node.start_mark,
                 )
 
-    def construct_yaml_map(self, node: MappingNode) -> Iterator[YamlMap]:
+    def construct_yaml_map(self, node: MappingNode) -> Generator[YamlMap, None, None]:
         data = YamlMap()
         yield data  # yielded first so that recursive (anchored) structures work
         data.update(self.construct_mapping(node))
@@ -78,7 +78,7 @@ class StrictSafeLoader(yaml.SafeLoader):
             if isinstance(value_node, ScalarNode):
                 data.raw[self.construct_object(key_node)] = value_node.value
 
-    def construct_yaml_seq(self, node: SequenceNode) -> Iterator[YamlList]:
+    def construct_yaml_seq(self, node: SequenceNode) -> Generator[YamlList, None, None]:
         data = YamlList()
         yield data
         data.extend(self.construct_sequence(node))

@@ -56,6 +56,7 @@ def check_can_start(pipeline: Pipeline, parent_env: Mapping[str, str] | None = N
             )
         program = component.command[0]
         path = component.env.get("PATH", env.get("PATH", os.defpath))
+        found: Path | str | None
         if os.sep in program:
             found = Path(program) if os.access(program, os.X_OK) else None
         else:

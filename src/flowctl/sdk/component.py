@@ -163,7 +163,7 @@ async def _unless_stopped(step: Coroutine[Any, Any, object], stop: StopToken) ->
     return True
 
 
-async def _settle(tasks: list[asyncio.Task[None]]) -> None:
+async def _settle(tasks: Sequence[asyncio.Task[Any]]) -> None:
     pending = [task for task in tasks if not task.done()]
     if not pending:
         return
