@@ -25,6 +25,7 @@ from flowctl.errors import RegistryUnavailable
 
 from .attachment import Attachment, PeerInfo
 from .records import ServiceRecord
+from .storage import InMemoryStorage
 
 # Marks the file as a flowctl registry (PRAGMA application_id, "flct"), so another
 # program's SQLite file is refused instead of being written into.
@@ -72,17 +73,18 @@ FROM services ORDER BY position
 """
 
 
-class SqliteStorage:
+class SqliteStorage(InMemoryStorage):
     """A `Storage` in one SQLite file, held by this process alone until `close()`.
 
-    Reads are served from memory: the file is locked for this process, so what it wrote
-    is what the file holds, and parsing protobuf on every heartbeat would cost more than
-    SQLite itself. Every change is written through before it is kept in memory.
+    The in-memory storage, written through to the file: reads are served from memory
+    (the file is locked for this process, so what it wrote is what the file holds, and
+    parsing protobuf on every heartbeat would cost more than SQLite itself), and every
+    change goes to the file before it is kept in memory.
     """
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
-        self._depth = 0
         self._connection = _connect(path)
         try:
             _prepare(self._connection, path)
@@ -96,14 +98,14 @@ class SqliteStorage:
             raise RegistryUnavailable(path, f"not a readable flowctl registry ({error})") from None
         self.reloaded = len(self._records)
 
-    # -- Storage ----------------------------------------------------------------------
+    # -- Storage: the file first, then memory -----------------------------------------
 
     def put(self, record: ServiceRecord) -> None:
         self._connection.execute(_UPSERT, {**_state_of(record), "info": bytes(record.info)})
-        self._records[record.service_id] = record  # an existing key keeps its place
+        super().put(record)  # an existing key keeps its place
 
     def update(self, record: ServiceRecord) -> None:
-        stored = self._records.get(record.service_id)
+        stored = self.get(record.service_id)
         if stored is None:
             raise KeyError(record.service_id)
         if record.info is stored.info:
@@ -112,42 +114,30 @@ class SqliteStorage:
             self._connection.execute(_UPDATE_STATE, _state_of(record))
         else:
             self._connection.execute(_UPDATE, {**_state_of(record), "info": bytes(record.info)})
-        self._records[record.service_id] = record
-
-    def get(self, service_id: str) -> ServiceRecord | None:
-        return self._records.get(service_id)
-
-    def list(self) -> list[ServiceRecord]:
-        return list(self._records.values())
+        super().update(record)
 
     def delete(self, service_id: str) -> bool:
         self._connection.execute("DELETE FROM services WHERE service_id = ?", (service_id,))
-        return self._records.pop(service_id, None) is not None
+        return super().delete(service_id)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        if self._depth > 0:  # nested: part of the outer transaction
-            self._depth += 1
-            try:
+        """One SQLite transaction around the outermost block; memory is restored by the
+        in-memory storage's own snapshot when the block fails."""
+        with super().transaction():
+            if self._depth > 1:  # nested: part of the outer transaction
                 yield
-            finally:
-                self._depth -= 1
-            return
-        snapshot = dict(self._records)  # records are immutable: a full snapshot
-        self._depth = 1
-        try:
-            self._connection.execute("BEGIN IMMEDIATE")
-            yield
-            self._connection.execute("COMMIT")
-        except BaseException as error:
-            if self._connection.in_transaction:
-                self._connection.execute("ROLLBACK")
-            self._records = snapshot
-            if isinstance(error, sqlite3.Error):  # a full disk, a file gone read-only
-                raise RegistryUnavailable(self.path, f"cannot write it ({error})") from None
-            raise
-        finally:
-            self._depth = 0
+                return
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+                yield
+                self._connection.execute("COMMIT")
+            except BaseException as error:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):  # a full disk, a file gone read-only
+                    raise RegistryUnavailable(self.path, f"cannot write it ({error})") from None
+                raise
 
     # -- lifetime -----------------------------------------------------------------------
 
