@@ -76,3 +76,23 @@ async def test_lines_written_between_checkpoints_are_printed_together() -> None:
         writer.write(LogRecord(TIME, "INFO", "last", "src", "stdout"))
         nursery.cancel_scope.cancel()
     assert "last" in out.getvalue(), "what is pending is printed on the way out"
+
+
+def test_a_stray_registration_is_logged_with_the_reason_it_attached_to_nothing() -> None:
+    from flowctl.console.event_log import describe_event
+    from flowctl.events import ServiceRegistered
+
+    line = describe_event(
+        ServiceRegistered(
+            service_id="SERVICE_TYPE_SOURCE-1",
+            service_type="SERVICE_TYPE_SOURCE",
+            component_id=None,
+            attached_by=None,
+            unattached_reason="registered from a process outside the pipeline",
+        )
+    )
+    assert line is not None and line.level == "WARNING"
+    assert line.text == (
+        "registered SERVICE_TYPE_SOURCE-1 (SERVICE_TYPE_SOURCE), not part of this pipeline: "
+        "registered from a process outside the pipeline"
+    )

@@ -35,8 +35,12 @@ def describe_event(event: Event) -> EventLine | None:
             return EventLine("INFO", f"{cid} stopped ({text})", cid)
         case ComponentExited(component_id=cid, description=text):
             return EventLine("ERROR", f"{cid} {text} unexpectedly", cid)
-        case ServiceRegistered(service_id=sid, component_id=None, service_type=kind):
+        case ServiceRegistered(
+            service_id=sid, component_id=None, service_type=kind, unattached_reason=why
+        ):
             text = f"registered {sid} ({kind}), not part of this pipeline"
+            if why:
+                text += f": {why}"
             return EventLine("WARNING", text, None)
         case ServiceRegistered(service_id=sid, component_id=cid, attached_by=how):
             name = cid if sid == cid else f"{cid} as {sid}"
