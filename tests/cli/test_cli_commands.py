@@ -76,3 +76,12 @@ async def test_hidden_server_serves_the_contract_to_list(tmp_path: Path) -> None
         server.send_signal(signal.SIGTERM)
         assert await server.wait() == 0
         nursery.cancel_scope.cancel()
+
+
+async def test_run_help_says_what_each_command_and_default_is(tmp_path: Path) -> None:
+    status, out, _ = await run_flowctl(["--help"], cwd=tmp_path)
+    assert status == 0 and "Show the services of the running control plane" in out
+    status, out, _ = await run_flowctl(["run", "--help"], cwd=tmp_path)
+    assert status == 0
+    assert "[default: 30s]" in out  # durations shown as they are written, not as 30.0
+    assert "COMPONENT-ID.log" in out

@@ -16,8 +16,16 @@ app = App(
     help="Run data pipelines on one machine, with their gRPC control plane built in.",
     version=__version__,
 )
-app.command("flowctl.cli.run_command:run", name="run")
-app.command("flowctl.cli.list_command:list_services", name="list")
+app.command(
+    "flowctl.cli.run_command:run",
+    name="run",
+    help="Run a pipeline: control plane, every component, logs, until Ctrl+C or a failure.",
+)
+app.command(
+    "flowctl.cli.list_command:list_services",
+    name="list",
+    help="Show the services of the running control plane.",
+)
 # Kept for compatibility with the original tool; `flowctl run` embeds the same control plane.
 app.command("flowctl.cli.server_command:server", name="server", show=False)
 

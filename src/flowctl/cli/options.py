@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from cyclopts import Parameter
 
-from flowctl.durations import parse_duration
+from flowctl.durations import format_duration, parse_duration
 
 
 def _to_seconds(type_: Any, tokens: Sequence[Any]) -> float:
@@ -15,4 +15,6 @@ def _to_seconds(type_: Any, tokens: Sequence[Any]) -> float:
 
 
 # A duration written like 500ms, 10s or 1m, held as seconds.
-Duration = Annotated[float, Parameter(converter=_to_seconds, metavar="DURATION")]
+Duration = Annotated[
+    float, Parameter(converter=_to_seconds, metavar="DURATION", show_default=format_duration)
+]

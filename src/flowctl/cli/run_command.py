@@ -60,7 +60,7 @@ def run(
     control_plane_address
         Address the control plane listens on.
     log_dir
-        Folder for each component's full output, <log-dir>/<component-id>.log.
+        Folder for each component's full output, one COMPONENT-ID.log file each.
     heartbeat_ttl
         A component silent for longer is marked unhealthy.
     janitor_interval
