@@ -143,3 +143,50 @@ def _kill(process: trio.Process) -> None:
     """If a check failed with flowctl stuck: its watchdog takes the components with it."""
     if process.returncode is None:
         os.kill(process.pid, signal.SIGKILL)
+
+
+async def test_a_server_whose_output_nobody_reads_keeps_serving(tmp_path: Path) -> None:
+    import trio_asyncio
+    from grpclib.client import Channel
+
+    from flowctl._proto import flowctl as pb
+
+    process = await trio.lowlevel.open_process(
+        [FLOWCTL, "server", "--port", "0", "--no-persistence"],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,  # read up to the endpoint, then never again
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with trio.fail_after(HANG_GUARD):
+            assert process.stdout is not None
+            seen = b""
+            while not (found := re.search(rb"listening on (\S+):(\d+)", seen)):
+                seen += await process.stdout.receive_some(4096)
+            host, port = found.group(1).decode(), int(found.group(2))
+
+            async def register_many() -> None:
+                # One log line each: far more than a pipe holds (64 KiB here).
+                channel = Channel(host, port)
+                try:
+                    stub = pb.ControlPlaneStub(channel)
+                    for _ in range(2000):
+                        await stub.register(pb.ServiceInfo(service_type=pb.ServiceType.SINK))
+                finally:
+                    channel.close()
+
+            async with trio_asyncio.open_loop():
+                await trio_asyncio.aio_as_trio(register_many)()
+            status, listed, errors = await run_flowctl(
+                ["list", "--endpoint", f"{host}:{port}", "--output", "json"],
+                cwd=tmp_path,
+                timeout=HANG_GUARD,
+            )
+            assert status == 0, errors
+            assert listed.count("serviceId") == 2000
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
+    finally:
+        _kill(process)

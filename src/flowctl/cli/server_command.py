@@ -4,6 +4,7 @@ its registry kept in a file so that components survive a restart of the server."
 from __future__ import annotations
 
 import signal
+import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from loguru import logger
 from flowctl.cli.logging_setup import configure_logging
 from flowctl.cli.options import Duration
 from flowctl.console.run_console import ConsoleOptions, RunConsole
+from flowctl.console.stdout_buffer import StdoutBuffer
 from flowctl.controlplane import InMemoryStorage, SqliteStorage, Storage, open_control_plane
 from flowctl.errors import UsageError
 from flowctl.events import EventBus
@@ -50,11 +52,15 @@ def server(
     if not persistence and db_path is not None:
         raise UsageError("--db-path and --no-persistence cannot be used together")
     # No pipeline, so no status table: the events as log lines.
-    console = RunConsole([], ConsoleOptions(status_view=False, summary_interval=0))
+    # Through the buffer, as `flowctl run`: a stalled reader must not stop the server.
+    stdout = StdoutBuffer(sys.stdout)
+    console = RunConsole([], ConsoleOptions(status_view=False, summary_interval=0), stdout)
     configure_logging(console.write)
     registry_file = (db_path or Path(DEFAULT_DB_PATH)) if persistence else None
     with _open_storage(registry_file) as storage:
-        return trio.run(_serve, console, storage, address, port, heartbeat_ttl, janitor_interval)
+        return trio.run(
+            _serve, console, stdout, storage, address, port, heartbeat_ttl, janitor_interval
+        )
 
 
 def _open_storage(db_path: Path | None) -> AbstractContextManager[Storage]:
@@ -73,6 +79,7 @@ def _services(count: int) -> str:
 
 async def _serve(
     console: RunConsole,
+    stdout: StdoutBuffer,
     storage: Storage,
     address: str,
     port: int,
@@ -83,6 +90,7 @@ async def _serve(
     lifecycle = events.subscribe()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with (
+            stdout.draining(),
             open_control_plane(
                 host=address,
                 port=port,
