@@ -4,7 +4,10 @@ Step 3 of attachment (design.md, "Registration"): the peer's address leads, thro
 sock_diag (else /proc/net/tcp and tcp6), to the inode of the peer's socket; the inode to
 the process whose /proc/PID/fd holds `socket:[inode]`; that process's parents to a
 component. Only the descendants of one root process (flowctl itself) are searched, which
-keeps the costly part, reading every open file descriptor, small.
+keeps the costly part, reading every open file descriptor, small; and, when the caller
+names a mark (an environment entry prefix, FLOWCTL_RUN_ID=<run>/), the processes carrying
+it, which finds a daemon that left the tree entirely. The mark is also read from the
+owner's lineage, for a caller whose tree walk reaches nothing it knows.
 
 Knows nothing of gRPC, pipelines or terminals. Where /proc cannot tell (another operating
 system, a peer in another network namespace or container, processes whose files we may not
@@ -20,7 +23,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flowctl import sock_diag
-from flowctl.procfs import ProcInfo, all_pids, read_info
+from flowctl.procfs import (
+    ProcInfo,
+    all_pids,
+    environ_entries,
+    pids_with_environ_prefix,
+    read_info,
+)
 
 Address = tuple[str, int]  # (host, port) as a socket reports it
 
@@ -34,9 +43,14 @@ ProcessLink = ProcInfo
 @dataclass(frozen=True)
 class OwnedBy:
     """The peer's socket is held by `lineage[0]`; the rest are its ancestors, up to (not
-    including) the root that was searched."""
+    including) the root that was searched.
+
+    `mark`: the rest of the searched mark's entry (b"FLOWCTL_RUN_ID=<run>/" -> "<component>")
+    in the environment of the nearest process of the lineage carrying it; "" if none does.
+    """
 
     lineage: tuple[ProcessLink, ...]
+    mark: str = ""
 
     @property
     def pid(self) -> int:
@@ -57,12 +71,18 @@ ConnectionOwner = OwnedBy | NotDescendant | CannotTell
 
 
 def find_connection_owner(
-    peer: Address, server: Address | None = None, root: int | None = None, proc: str = "/proc"
+    peer: Address,
+    server: Address | None = None,
+    root: int | None = None,
+    proc: str = "/proc",
+    mark: bytes = b"",
 ) -> ConnectionOwner:
     """Who, among the descendants of `root` (default: this process), holds the other end of
     the connection from `peer` to `server` (both as seen by the server)?
 
-    Without `server`, any socket whose local address is `peer` matches.
+    Without `server`, any socket whose local address is `peer` matches. With `mark`, the
+    processes whose environment carries it are searched too when no descendant holds the
+    socket, and the owner's `mark` is read.
     """
     root = os.getpid() if root is None else root
     try:
@@ -72,18 +92,44 @@ def find_connection_owner(
     if inode is None:
         return CannotTell("the peer's socket is not on this host (another network namespace?)")
     target = f"socket:[{inode}]"
+    searched = descendants(root, proc)
+    holder, unreadable = _holder(searched, target, proc)
+    if holder is None and mark:
+        # Once per connection, and only for a socket none of flowctl's descendants holds.
+        seen = set(searched)
+        marked = [pid for pid in pids_with_environ_prefix(mark, proc) if pid not in seen]
+        holder, unreadable_marked = _holder(marked, target, proc)
+        unreadable += unreadable_marked
+    if holder is not None:
+        lineage = ancestry(holder, root, proc)
+        return OwnedBy(lineage, _nearest_mark(lineage, mark, proc) if mark else "")
+    if unreadable:
+        return CannotTell(f"the open files of {unreadable} processes cannot be read")
+    return NotDescendant()
+
+
+def _holder(pids: list[int], target: str, proc: str) -> tuple[int | None, int]:
+    """The first of `pids` holding `target`, and how many could not be read."""
     unreadable = 0
-    for pid in descendants(root, proc):
+    for pid in pids:
         try:
             if _holds(pid, target, proc):
-                return OwnedBy(ancestry(pid, root, proc))
+                return pid, unreadable
         except PermissionError:
             unreadable += 1
         except (FileNotFoundError, ProcessLookupError):
             continue  # exited while we looked
-    if unreadable:
-        return CannotTell(f"the open files of {unreadable} processes cannot be read")
-    return NotDescendant()
+    return None, unreadable
+
+
+def _nearest_mark(lineage: tuple[ProcessLink, ...], mark: bytes, proc: str) -> str:
+    """The rest of the `mark` entry of the nearest process carrying it: the owner itself,
+    normally (children inherit it), so this reads one environment."""
+    for link in lineage:
+        for entry in environ_entries(link.pid, proc):
+            if entry.startswith(mark):
+                return entry[len(mark) :].decode(errors="replace")
+    return ""
 
 
 # -- sockets --------------------------------------------------------------------------------

@@ -74,3 +74,14 @@ def environ_entries(pid: int, proc: str = PROC) -> list[bytes]:
             return file.read().split(b"\0")
     except OSError:
         return []
+
+
+def pids_with_environ_prefix(prefix: bytes, proc: str = PROC) -> list[int]:
+    """Every process whose environment has an entry starting with `prefix` (a mark such as
+    b"FLOWCTL_RUN_ID=<run>/"), this process excluded."""
+    me = os.getpid()
+    return [
+        pid
+        for pid in all_pids(proc)
+        if pid != me and any(entry.startswith(prefix) for entry in environ_entries(pid, proc))
+    ]

@@ -56,6 +56,12 @@ def parse_args() -> argparse.Namespace:
         help="first start a sleeping descendant that stays in the group, or leaves it",
     )
     parser.add_argument("--marker", default="", help="put in the daemons' command lines")
+    parser.add_argument(
+        "--register-from-daemon",
+        action="store_true",
+        help="register from a double-forked daemon (new session, parent gone); this process "
+        "stays, registering nothing",
+    )
     parser.add_argument("--flood", type=int, default=0, help="first write this many bytes")
     parser.add_argument("--close-output", action="store_true", help="after registering")
     parser.add_argument("--sigterm-log", default=None, help="append 'term ID' here on SIGTERM")
@@ -83,6 +89,19 @@ def spawn_daemon(mode: str, marker: str) -> None:
                 os.execve(sys.executable, argv, env)
             os._exit(0)
         os.waitpid(pid, 0)
+
+
+def become_daemon() -> bool:
+    """The classic double fork: True in the daemon, which is in a session of its own and
+    re-parented (its parent exits at once); False in the original process."""
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)
+        return True
+    os.waitpid(pid, 0)
+    return False
 
 
 def flood_line(number: int) -> bytes:
@@ -189,4 +208,6 @@ if __name__ == "__main__":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
         signal.signal(signal.SIGTERM, lambda *_: on_sigterm(arguments))
+    if arguments.register_from_daemon and not become_daemon():
+        arguments.register = "never"
     sys.exit(asyncio.run(main(arguments)))

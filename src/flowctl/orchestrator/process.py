@@ -49,6 +49,11 @@ class ProcessOrchestrator:
         self._cancel_grace = cancel_grace
         self._guard = guard or RunGuard()
 
+    @property
+    def run_id(self) -> str:
+        """The run whose FLOWCTL_RUN_ID marks every process this orchestrator starts."""
+        return self._guard.run_id
+
     async def start(
         self, spec: LaunchSpec, nursery: trio.Nursery, on_output: OutputSink
     ) -> ProcessComponent:

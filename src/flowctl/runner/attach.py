@@ -3,7 +3,9 @@
 Steps, first match wins:
   1. `service_id` equals a component id (the component honoured FLOWCTL_SERVICE_ID);
   2. `metadata["component_id"]` equals a component id;
-  3. the registering connection belongs to a process in a component's process tree;
+  3. the registering connection belongs to a process in a component's process tree, or,
+     for a process that left every tree (a daemon), carrying this run's mark for a component
+     in its environment (FLOWCTL_RUN_ID, orchestrator/run_tag.py);
   4. exactly one component that has not registered yet declares the same service type and
      event types.
 
@@ -17,10 +19,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Set
+from functools import partial
 from typing import Protocol
 
 from flowctl._proto import flowctl as pb
 from flowctl.controlplane.attachment import Attachment, NotAttached, PeerInfo
+from flowctl.orchestrator.run_tag import run_prefix
 from flowctl.pipeline import Component, Pipeline
 from flowctl.process_identity import (
     CannotTell,
@@ -47,17 +51,29 @@ class HasPid(Protocol):
     def pid(self) -> int: ...
 
 
-def locate_peer(peer: PeerInfo) -> ConnectionOwner:
-    """Step 3's question, asked of /proc among flowctl's own descendants."""
-    return find_connection_owner((peer.host, peer.port), peer.server)
+def locate_peer(peer: PeerInfo, mark: bytes = b"") -> ConnectionOwner:
+    """Step 3's question, asked of /proc among flowctl's own descendants, then among the
+    processes carrying `mark` (this run's FLOWCTL_RUN_ID prefix; b"": none)."""
+    return find_connection_owner((peer.host, peer.port), peer.server, mark=mark)
 
 
 class PipelineAttacher:
-    """Attaches registrations to the components of one pipeline."""
+    """Attaches registrations to the components of one pipeline.
 
-    def __init__(self, pipeline: Pipeline, *, locate: PeerLocator = locate_peer) -> None:
+    `run_id`: the run whose FLOWCTL_RUN_ID marks its components' processes; without it,
+    step 3 goes by the process tree alone.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        run_id: str | None = None,
+        locate: PeerLocator | None = None,
+    ) -> None:
         self._components = {component.id: component for component in pipeline.components}
-        self._locate = locate
+        mark = run_prefix(run_id) if run_id else b""
+        self._locate = locate or partial(locate_peer, mark=mark)
         self._running: Mapping[str, HasPid] = {}
         self._owners: OrderedDict[PeerInfo, ConnectionOwner] = OrderedDict()
 
@@ -102,12 +118,16 @@ class PipelineAttacher:
     def _component_of(self, owner: OwnedBy) -> str | None:
         """The component whose main process is the owner or one of its ancestors, or leads
         the session of one of them (a component leads its own session, so a descendant
-        reparented away from it is still found)."""
+        reparented away from it is still found). Failing that, the component named by this
+        run's mark in the owner's environment: flowctl set it, so it is the process's
+        identity too, and it survives setsid and a double fork."""
         by_pid = {running.pid: cid for cid, running in self._running.items() if running.pid}
         for link in owner.lineage:
             component_id = by_pid.get(link.pid) or by_pid.get(link.session)
             if component_id is not None:
                 return component_id
+        if owner.mark in self._components:
+            return owner.mark
         return None
 
     # -- step 4 ---------------------------------------------------------------------------

@@ -226,7 +226,9 @@ async def open_pipeline(
     orchestrator = orchestrator or ProcessOrchestrator(
         events=events, cancel_grace=options.shutdown_grace
     )
-    attacher = PipelineAttacher(pipeline)
+    # Only ProcessOrchestrator marks its processes; with another, attachment uses the tree.
+    run_id = orchestrator.run_id if isinstance(orchestrator, ProcessOrchestrator) else None
+    attacher = PipelineAttacher(pipeline, run_id=run_id)
     with lone_exceptions_unwrapped():
         async with (
             open_control_plane(
