@@ -96,6 +96,7 @@ class ControlPlaneUnavailable(FlowctlError):
 
     def __init__(self, endpoint: str, detail: str) -> None:
         self.endpoint = endpoint
+        self.detail = detail
         super().__init__(f"no control plane answered at {endpoint}: {detail}")
 
 

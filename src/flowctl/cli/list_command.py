@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from flowctl.errors import ControlPlaneUnavailable
+
+if TYPE_CHECKING:
+    from flowctl._proto.flowctl import ServiceList
+    from flowctl._proto.flowctl.inspect import ServiceAttachment
 
 
 def list_services(
@@ -46,11 +50,18 @@ def list_services(
         else:
             endpoint = DEFAULT_ENDPOINT
             hint = " (no `flowctl run` is running and no server answers on the default port)"
+    target = endpoint
+
+    async def fetch() -> tuple[ServiceList, dict[str, ServiceAttachment] | None]:
+        services = await fetch_services(target)
+        # The table has a column for which component each service is, when the server says.
+        return services, (await fetch_attachments(target) if output == "table" else None)
+
     try:
-        services = asyncio.run(fetch_services(endpoint))
+        services, attachments = asyncio.run(fetch())
     except ControlPlaneUnavailable as error:
         if hint:
-            raise ControlPlaneUnavailable(endpoint, str(error).split(": ", 1)[-1] + hint) from None
+            raise ControlPlaneUnavailable(endpoint, error.detail + hint) from None
         raise
     if output == "json":
         print(service_list_to_json(services))
@@ -59,8 +70,6 @@ def list_services(
         from flowctl.console.service_table import render_service_table
         from flowctl.console.status_rows import SERVICE_COLUMNS
 
-        # An extra column when the server can say which component each service is.
-        attachments = asyncio.run(fetch_attachments(endpoint))
         extra = () if attachments is None else (attachment_column(attachments),)
         print(render_service_table(services.services, (*SERVICE_COLUMNS, *extra)))
     return 0
