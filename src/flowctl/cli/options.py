@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -18,3 +19,7 @@ def _to_seconds(type_: Any, tokens: Sequence[Any]) -> float:
 Duration = Annotated[
     float, Parameter(converter=_to_seconds, metavar="DURATION", show_default=format_duration)
 ]
+
+
+# What stops `flowctl run` and `flowctl server` gracefully, with status 0.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

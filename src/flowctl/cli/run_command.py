@@ -13,7 +13,7 @@ from cyclopts import Parameter
 from loguru import logger
 
 from flowctl.cli.logging_setup import LogLevel, configure_logging
-from flowctl.cli.options import Duration
+from flowctl.cli.options import STOP_SIGNALS, Duration
 from flowctl.cli.report import report_error
 from flowctl.console.run_console import SUMMARY_INTERVAL, ConsoleOptions, RunConsole
 from flowctl.console.status_rows import component_row
@@ -26,7 +26,6 @@ from flowctl.orchestrator import ProcessOrchestrator, open_run_guard
 from flowctl.pipeline import Pipeline, load_pipeline
 from flowctl.runner import PipelineRun, RunOptions, open_pipeline
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 WATCHDOG_GRACE = 1.0  # if flowctl is killed, its components get this long after SIGTERM
 
 

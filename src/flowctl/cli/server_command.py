@@ -12,7 +12,7 @@ import trio
 from loguru import logger
 
 from flowctl.cli.logging_setup import configure_logging
-from flowctl.cli.options import Duration
+from flowctl.cli.options import STOP_SIGNALS, Duration
 from flowctl.console.run_console import ConsoleOptions, RunConsole
 from flowctl.console.stdout_buffer import StdoutBuffer
 from flowctl.controlplane import InMemoryStorage, SqliteStorage, Storage, open_control_plane
@@ -88,7 +88,7 @@ async def _serve(
 ) -> int:
     events = EventBus()
     lifecycle = events.subscribe()
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+    with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async with (
             stdout.draining(),
             open_control_plane(

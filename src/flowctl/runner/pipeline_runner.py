@@ -14,7 +14,7 @@ no path leaves a process behind.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +25,17 @@ from flowctl.controlplane import EmbeddedControlPlane, open_control_plane
 from flowctl.errors import ComponentFailed, FlowctlError, RegistrationTimeout
 from flowctl.events import EventBus
 from flowctl.exception_groups import lone_exceptions_unwrapped
-from flowctl.orchestrator import LaunchSpec, Orchestrator, ProcessOrchestrator, RunningComponent
+from flowctl.orchestrator import (
+    LaunchSpec,
+    Orchestrator,
+    OutputSink,
+    ProcessOrchestrator,
+    RunningComponent,
+)
 from flowctl.pipeline import Component, Pipeline, load_pipeline
 from flowctl.runner.attach import PipelineAttacher
 from flowctl.runner.environment import check_can_start, component_environment
 from flowctl.runner.tail import OutputTail
-
-OutputSink = Callable[[str, str, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
