@@ -13,6 +13,7 @@ from cp_helpers import MetadataAttacher, call, source_info
 from grpclib import GRPCError
 from grpclib.client import Channel
 from grpclib.const import Cardinality, Status
+from grpclib.exceptions import StreamTerminatedError
 from trio_asyncio import aio_as_trio
 
 from flowctl._proto import flowctl as pb
@@ -29,7 +30,7 @@ from flowctl.events import EventBus, HealthChanged
 
 
 async def test_port_zero_reports_the_real_port_in_the_ack() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with trio_asyncio.open_loop(), open_control_plane(port=0) as cp:
             assert cp.port != 0
             assert cp.endpoint == f"127.0.0.1:{cp.port}"
@@ -40,13 +41,13 @@ async def test_port_zero_reports_the_real_port_in_the_ack() -> None:
 
 
 async def test_works_without_a_loop_opened_by_the_caller() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with open_control_plane(port=0) as cp:
             assert await cp.list_services() == []
 
 
 async def test_a_taken_port_is_port_in_use_naming_the_port() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with open_control_plane(port=0) as cp:
             with pytest.raises(PortInUse) as caught:
                 async with open_control_plane(port=cp.port):
@@ -56,13 +57,13 @@ async def test_a_taken_port_is_port_in_use_naming_the_port() -> None:
 
 
 async def test_an_address_of_another_machine_is_port_in_use() -> None:
-    with trio.fail_after(10), pytest.raises(PortInUse, match=r"192\.0\.2\.1:0: .* not available"):
+    with trio.fail_after(30), pytest.raises(PortInUse, match=r"192\.0\.2\.1:0: .* not available"):
         async with open_control_plane(host="192.0.2.1", port=0):
             pytest.fail("bound an address this machine does not have")
 
 
 async def test_a_cancelled_block_stops_and_frees_the_port() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         with trio.CancelScope() as scope:
             async with open_control_plane(port=0) as cp:
                 await call(cp.endpoint, lambda s: s.register(source_info()))
@@ -73,13 +74,13 @@ async def test_a_cancelled_block_stops_and_frees_the_port() -> None:
 
 
 async def test_errors_from_the_block_come_out_as_themselves() -> None:
-    with trio.fail_after(10), pytest.raises(KeyError):
+    with trio.fail_after(30), pytest.raises(KeyError):
         async with open_control_plane(port=0):
             raise KeyError("from the body")
 
 
 async def test_register_heartbeat_get_and_list() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with trio_asyncio.open_loop(), open_control_plane(port=0) as cp:
             await call(cp.endpoint, lambda s: s.register(source_info(service_id="b")))
             await call(
@@ -106,7 +107,7 @@ async def test_register_heartbeat_get_and_list() -> None:
 
 
 async def test_unknown_ids_are_not_found() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with trio_asyncio.open_loop(), open_control_plane(port=0) as cp:
             with pytest.raises(GRPCError) as heartbeat:
                 await call(
@@ -124,7 +125,7 @@ async def test_unknown_ids_are_not_found() -> None:
 
 async def test_the_attacher_sees_the_clients_address() -> None:
     attacher = MetadataAttacher({"src"})
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with trio_asyncio.open_loop(), open_control_plane(port=0, attacher=attacher) as cp:
             ack = await call(
                 cp.endpoint,
@@ -151,13 +152,16 @@ async def test_janitor_marks_unhealthy_and_a_heartbeat_revives() -> None:
     def is_healthy(services: pb.ServiceList) -> bool:
         return services.services[0].is_healthy
 
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with open_control_plane(
             port=0, heartbeat_ttl=0.3, janitor_interval=0.1, events=bus
         ) as cp:
             await call(cp.endpoint, lambda s: s.register(source_info(service_id="src")))
-            went_silent = await next_health_change()
+            went_silent = await next_health_change()  # silence only grows: certain to come
             assert not is_healthy(await aio_as_trio(fetch_services)(cp.endpoint))
+            # From here on the janitor must not strike again, however slow this machine is
+            # between the heartbeat and the listing below.
+            cp.registry.heartbeat_ttl = 3600
             await call(cp.endpoint, lambda s: s.heartbeat(pb.ServiceHeartbeat(service_id="src")))
             came_back = await next_health_change()
             assert is_healthy(await aio_as_trio(fetch_services)(cp.endpoint))
@@ -177,18 +181,18 @@ async def test_stopping_closes_idle_client_connections() -> None:
             channel = Channel(host, port)
             await pb.ControlPlaneStub(channel).list_services(Empty())
 
-        with trio.fail_after(10):
+        with trio.fail_after(30):
             async with open_control_plane(port=0) as cp:
                 await aio_as_trio(first_call)(cp.endpoint)  # the connection stays open
         assert channel is not None
         # The old connection must not keep answering after the control plane stopped.
-        with trio.fail_after(10), pytest.raises((OSError, GRPCError, ConnectionError)):
+        with trio.fail_after(30), pytest.raises((OSError, GRPCError, ConnectionError)):
             await aio_as_trio(pb.ControlPlaneStub(channel).list_services)(Empty(), timeout=5)
         channel.close()
 
 
 async def test_stopping_ends_an_in_flight_call() -> None:
-    outcome: list[BaseException] = []
+    ended_by: list[BaseException] = []
     call_open = trio.Event()
 
     async def hold_a_call_open(endpoint: str) -> None:
@@ -205,13 +209,15 @@ async def test_stopping_ends_an_in_flight_call() -> None:
                 # A full call on the same connection proves the server saw the first one.
                 await pb.ControlPlaneStub(channel).list_services(Empty())
                 call_open.set()
-                await stream.recv_message()
-        except Exception as error:
-            outcome.append(error)
+                # Only the end of the call is expected to fail; anything else fails the test.
+                try:
+                    await stream.recv_message()
+                except (StreamTerminatedError, GRPCError) as error:
+                    ended_by.append(error)
         finally:
             channel.close()
 
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with (
             trio_asyncio.open_loop(),
             trio.open_nursery() as nursery,  # outlives the control plane: sees the call end
@@ -219,14 +225,14 @@ async def test_stopping_ends_an_in_flight_call() -> None:
         ):
             nursery.start_soon(aio_as_trio(hold_a_call_open), cp.endpoint)
             await call_open.wait()
-    assert len(outcome) == 1  # the client saw its call end instead of hanging
+    assert len(ended_by) == 1  # the client saw its call end instead of hanging
 
 
 async def test_fetch_services_without_a_server_is_unavailable() -> None:
     with socket.socket() as unused:  # bound, never listening: connections are refused
         unused.bind(("127.0.0.1", 0))
         endpoint = f"127.0.0.1:{unused.getsockname()[1]}"
-        with trio.fail_after(10):
+        with trio.fail_after(30):
             async with trio_asyncio.open_loop():
                 with pytest.raises(
                     ControlPlaneUnavailable, match=f"{endpoint}: connection refused"
@@ -235,7 +241,7 @@ async def test_fetch_services_without_a_server_is_unavailable() -> None:
 
 
 async def test_wait_registered_returns_once_everyone_registered() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with (
             open_control_plane(port=0, attacher=MetadataAttacher({"proc"})) as cp,
             trio.open_nursery() as nursery,
@@ -248,7 +254,7 @@ async def test_wait_registered_returns_once_everyone_registered() -> None:
 
 
 async def test_wait_registered_times_out_naming_missing_and_unattached() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with open_control_plane(port=0, attacher=MetadataAttacher({"src", "sink"})) as cp:
             await call(
                 cp.endpoint, lambda s: s.register(source_info(metadata={"component_id": "src"}))

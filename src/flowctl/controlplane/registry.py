@@ -16,9 +16,11 @@ from typing import NoReturn
 import trio
 
 from flowctl._proto import flowctl as pb
+from flowctl.errors import RegistryUnavailable
 from flowctl.events import EventBus, HealthChanged, HeartbeatReceived, ServiceRegistered
 
 from .attachment import Attacher, Attachment, NotAttached, PeerInfo
+from .limits import DEFAULT_LIMITS, clipped
 from .records import ServiceRecord
 from .service_types import service_type_label
 from .storage import InMemoryStorage, Storage
@@ -34,10 +36,22 @@ _TYPES_WITH_TOPICS = (pb.ServiceType.SOURCE, pb.ServiceType.PROCESSOR)
 class ServiceNotFound(LookupError):
     def __init__(self, service_id: str) -> None:
         self.service_id = service_id
-        super().__init__(f"service {service_id} not found")
+        # The id is the client's: echoed only in part (it goes into a gRPC header).
+        super().__init__(f"service {clipped(service_id)} not found")
 
     def __str__(self) -> str:  # LookupError would quote the message like a key
         return str(self.args[0])
+
+
+class RegistryFull(Exception):
+    """A registration of a new id when the registry holds `limit` services already."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"the control plane holds {limit} services, its limit: a new id is refused "
+            "(registering again with an id it holds is still accepted)"
+        )
 
 
 def utc_now() -> datetime:
@@ -59,8 +73,10 @@ class ServiceRegistry:
         events: EventBus | None = None,
         storage: Storage | None = None,
         clock: Clock = utc_now,
+        max_services: int = DEFAULT_LIMITS.max_services,
     ) -> None:
         self.heartbeat_ttl = heartbeat_ttl
+        self.max_services = max_services
         self._attacher = attacher
         self._events = events
         self._storage: Storage = storage if storage is not None else InMemoryStorage()
@@ -70,8 +86,15 @@ class ServiceRegistry:
     # -- the contract ---------------------------------------------------------------
 
     def register(self, info: pb.ServiceInfo, peer: PeerInfo | None = None) -> ServiceRecord:
-        """Store a registration (replacing one with the same id) and return its record."""
+        """Store a registration (replacing one with the same id) and return its record.
+
+        RegistryFull when it would add a service past `max_services`.
+        """
         now = self._clock()
+        if self._storage.count() >= self.max_services and (
+            not info.service_id or self._storage.get(info.service_id) is None
+        ):
+            raise RegistryFull(self.max_services)
         with self._storage.transaction():
             verdict = self._attach(info, peer)
             attachment = verdict if isinstance(verdict, Attachment) else None
@@ -136,13 +159,21 @@ class ServiceRegistry:
         """
         now = self._clock()
         changed: list[tuple[ServiceRecord, float]] = []
-        with self._storage.transaction():
-            for record in self._storage.list():
-                silent_for = _seconds_between(record.last_heartbeat, now)
-                if record.healthy and silent_for > self.heartbeat_ttl:
-                    updated = replace(record, healthy=False)
+        for record in self._storage.list():
+            silent_for = _seconds_between(record.last_heartbeat, now)
+            if record.healthy and silent_for > self.heartbeat_ttl:
+                changed.append((replace(record, healthy=False), silent_for))
+        if not changed:
+            return []
+        try:
+            with self._storage.transaction():
+                for updated, _ in changed:
                     self._storage.update(updated)
-                    changed.append((updated, silent_for))
+        except RegistryUnavailable:
+            # The file cannot be written (a full disk; the storage says so once). Health
+            # is served from memory and recomputed after a restart: keep it there.
+            for updated, _ in changed:
+                self._storage.update_in_memory(updated)
         for record, silent_for in changed:
             self._publish(
                 HealthChanged(

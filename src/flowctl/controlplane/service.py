@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import grpclib.const
 from betterproto.lib.google.protobuf import Empty
@@ -21,8 +21,13 @@ from loguru import logger
 from flowctl._proto import flowctl as pb
 from flowctl.errors import FlowctlError
 
+from . import wire_check
 from .attachment import PeerInfo
-from .registry import ServiceNotFound, ServiceRegistry, topic_names
+from .intake import MessageT, receive_or_refuse
+from .limits import DEFAULT_LIMITS, Limits
+from .registry import RegistryFull, ServiceNotFound, ServiceRegistry, topic_names
+from .status_encoding import EncodedListCache, encode_in_batches, encode_status
+from .wire_check import Schema
 
 if TYPE_CHECKING:
     from grpclib.server import Stream
@@ -31,10 +36,14 @@ ENDPOINT_KEY = "control_plane_endpoint"
 
 
 class ControlPlaneService(pb.ControlPlaneBase):
-    def __init__(self, registry: ServiceRegistry, endpoint: str = "") -> None:
+    def __init__(
+        self, registry: ServiceRegistry, endpoint: str = "", limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self.registry = registry
         # Set once the server is bound: the ack reports the real host:port.
         self.endpoint = endpoint
+        self.limits = limits
+        self._service_list = EncodedListCache(encode_status)
 
     # -- the four RPCs, callable without a stream as well ------------------------------
 
@@ -59,31 +68,37 @@ class ControlPlaneService(pb.ControlPlaneBase):
             return self.registry.get(service_info.service_id).to_status()
 
     async def list_services(self, betterproto_lib_google_protobuf_empty: Empty) -> pb.ServiceList:
-        return pb.ServiceList(services=[record.to_status() for record in self.registry.list()])
+        return pb.ServiceList().parse(await self.encoded_service_list())
 
-    # -- grpclib wiring -------------------------------------------------------------
+    async def encoded_service_list(self) -> bytes:
+        """The ServiceList as protobuf bytes, re-encoding only records that changed."""
+        return await encode_in_batches(self._service_list, self.registry.list())
+
+    # -- grpclib wiring: each request is read within the limits and checked first ------
 
     async def _rpc_register(self, stream: Stream[pb.ServiceInfo, pb.RegistrationAck]) -> None:
-        request = await stream.recv_message()
-        assert request is not None
+        request = await self._receive(stream, pb.ServiceInfo, wire_check.SERVICE_INFO)
         await stream.send_message(await self.register(request, _peer_of(stream)))
 
     async def _rpc_heartbeat(self, stream: Stream[pb.ServiceHeartbeat, Empty]) -> None:
-        request = await stream.recv_message()
-        assert request is not None
+        request = await self._receive(stream, pb.ServiceHeartbeat, wire_check.SERVICE_HEARTBEAT)
         await stream.send_message(await self.heartbeat(request))
 
     async def _rpc_get_service_status(
         self, stream: Stream[pb.ServiceInfo, pb.ServiceStatus]
     ) -> None:
-        request = await stream.recv_message()
-        assert request is not None
+        request = await self._receive(stream, pb.ServiceInfo, wire_check.SERVICE_INFO)
         await stream.send_message(await self.get_service_status(request))
 
     async def _rpc_list_services(self, stream: Stream[Empty, pb.ServiceList]) -> None:
-        request = await stream.recv_message()
-        assert request is not None
-        await stream.send_message(await self.list_services(request))
+        await self._receive(stream, Empty, wire_check.EMPTY)
+        # Bytes, sent as they are by the server's PreEncodedProtoCodec.
+        await stream.send_message(cast(pb.ServiceList, await self.encoded_service_list()))
+
+    async def _receive(
+        self, stream: Stream[MessageT, Any], message_type: type[MessageT], schema: Schema
+    ) -> MessageT:
+        return await receive_or_refuse(stream, message_type, schema, self.limits)
 
     def __mapping__(self) -> dict[str, grpclib.const.Handler]:
         unary = grpclib.const.Cardinality.UNARY_UNARY
@@ -106,14 +121,18 @@ class ControlPlaneService(pb.ControlPlaneBase):
 @contextmanager
 def _registry_errors_as_grpc_errors() -> Iterator[None]:
     """The registry's errors as gRPC statuses a client understands: an unknown id is
-    NOT_FOUND; storage that cannot be written (a full disk under the standalone server's
-    file) is UNAVAILABLE, said once in flowctl's log, instead of a traceback from grpclib."""
+    NOT_FOUND; a full registry RESOURCE_EXHAUSTED; storage that cannot be written (a full
+    disk under the standalone server's file) is UNAVAILABLE instead of a traceback."""
     try:
         yield
     except ServiceNotFound as error:
         raise GRPCError(Status.NOT_FOUND, str(error)) from None
+    except RegistryFull as error:
+        raise GRPCError(Status.RESOURCE_EXHAUSTED, str(error)) from None
     except FlowctlError as error:
-        logger.error(f"registry: {error}")
+        # The storage says it once while the failure lasts; a line per call would flood
+        # the log at a careless client's heartbeat rate.
+        logger.debug(f"registry: {error}")
         raise GRPCError(Status.UNAVAILABLE, str(error)) from None
 
 

@@ -10,6 +10,7 @@ back; an inner block is part of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
@@ -20,10 +21,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from loguru import logger
+
 from flowctl._proto import flowctl as pb
 from flowctl.errors import RegistryUnavailable
 
+from . import wire_check
 from .attachment import Attachment, PeerInfo
+from .limits import Limits, clipped
+from .private_files import create_private_file, create_private_folders
 from .records import ServiceRecord
 from .storage import InMemoryStorage
 
@@ -66,11 +72,28 @@ UPDATE services SET
 WHERE service_id = :service_id
 """
 _UPDATE = _UPDATE_STATE.replace("SET", "SET info = :info,")
+_DELETE = "DELETE FROM services WHERE service_id = ?"
 _SELECT_ALL = """
 SELECT service_id, info, healthy, last_heartbeat, metrics,
        attached_to, attached_by, peer, unattached_reason
 FROM services ORDER BY position
 """
+
+
+# Stored registrations are checked for what decodes, not for today's limits: a service
+# registered under other limits is still the service its component heartbeats as.
+_UNBOUNDED = 1 << 62
+_ANY_SIZE = Limits(
+    max_message_bytes=_UNBOUNDED,
+    max_id_bytes=_UNBOUNDED,
+    max_name_bytes=_UNBOUNDED,
+    max_event_types=_UNBOUNDED,
+    max_metadata_entries=_UNBOUNDED,
+    max_metadata_bytes=_UNBOUNDED,
+    max_metrics=_UNBOUNDED,
+    max_unknown_fields=_UNBOUNDED,
+    max_services=_UNBOUNDED,
+)
 
 
 class SqliteStorage(InMemoryStorage):
@@ -89,7 +112,9 @@ class SqliteStorage(InMemoryStorage):
         try:
             _prepare(self._connection, path)
             rows = self._connection.execute(_SELECT_ALL).fetchall()
-            self._records = {record.service_id: record for record in map(_record_of, rows)}
+            self._records = {
+                record.service_id: record for record in map(_record_of, self._decodable(rows))
+            }
         except RegistryUnavailable:
             self._connection.close()
             raise
@@ -97,6 +122,30 @@ class SqliteStorage(InMemoryStorage):
             self._connection.close()
             raise RegistryUnavailable(path, f"not a readable flowctl registry ({error})") from None
         self.reloaded = len(self._records)
+        self._unwritable = False  # the last write failed: said once, until one works
+
+    def _decodable(self, rows: list[Row]) -> Iterator[Row]:
+        """The rows whose registration decodes; the others are dropped from the file.
+
+        Before requests were checked, a registration that did not decode (an enum sent as
+        bytes) could be stored, and then broke every list, also after a restart. It is
+        dropped with one line saying why: unusable, and its component would have to
+        register again (none do), so nothing usable is lost.
+        """
+        for row in rows:
+            service_id, info = row[0], row[1]
+            try:
+                wire_check.check_request(info, wire_check.SERVICE_INFO, _ANY_SIZE)
+            except wire_check.RequestRejected as rejected:
+                logger.warning(
+                    f"registry: dropped service {clipped(service_id)}: its stored "
+                    f"registration does not decode ({rejected.message})"
+                )
+                # Best effort: on a full disk it stays in the file, and is skipped again.
+                with contextlib.suppress(sqlite3.Error):
+                    self._connection.execute(_DELETE, (service_id,))
+                continue
+            yield row
 
     # -- Storage: the file first, then memory -----------------------------------------
 
@@ -117,7 +166,7 @@ class SqliteStorage(InMemoryStorage):
         super().update(record)
 
     def delete(self, service_id: str) -> bool:
-        self._connection.execute("DELETE FROM services WHERE service_id = ?", (service_id,))
+        self._connection.execute(_DELETE, (service_id,))
         return super().delete(service_id)
 
     @contextmanager
@@ -136,8 +185,21 @@ class SqliteStorage(InMemoryStorage):
                 if self._connection.in_transaction:
                     self._connection.execute("ROLLBACK")
                 if isinstance(error, sqlite3.Error):  # a full disk, a file gone read-only
+                    self._say_unwritable(error)
                     raise RegistryUnavailable(self.path, f"cannot write it ({error})") from None
                 raise
+            if self._unwritable:
+                self._unwritable = False
+                logger.info(f"registry: {self.path} can be written again")
+
+    def _say_unwritable(self, error: sqlite3.Error) -> None:
+        # Every heartbeat writes: one line when the trouble starts, not one per call.
+        if not self._unwritable:
+            self._unwritable = True
+            logger.error(
+                f"registry: cannot write {self.path} ({error}); registrations and heartbeats "
+                "answer UNAVAILABLE until it can, the services known are still served"
+            )
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -161,9 +223,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     if path.is_dir():
         raise RegistryUnavailable(path, "it is a folder")
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        create_private_folders(path.parent)
     except OSError as error:
         raise RegistryUnavailable(path, f"cannot create its folder ({error.strerror})") from None
+    try:
+        # Made 0600 before SQLite opens it: SQLite gives its -wal (and -shm) file the
+        # database file's mode, and would create the file itself 0644.
+        create_private_file(path)
+    except OSError as error:
+        raise RegistryUnavailable(path, f"cannot create it ({error.strerror})") from None
     try:
         # Autocommit (isolation_level=None): transaction() says where transactions are.
         # timeout=0: a file held by another server is refused at once, not waited for.

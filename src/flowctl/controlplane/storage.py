@@ -23,10 +23,19 @@ class Storage(Protocol):
         """Replace an existing record; KeyError when its service_id is not stored."""
         ...
 
+    def update_in_memory(self, record: ServiceRecord) -> None:
+        """Replace an existing record where reads come from, not where it is kept: for
+        state a restart recomputes anyway (health) when the store cannot be written."""
+        ...
+
     def get(self, service_id: str) -> ServiceRecord | None: ...
 
     def list(self) -> list[ServiceRecord]:
         """Every record, in the order they were first stored."""
+        ...
+
+    def count(self) -> int:
+        """How many records are stored (without listing them)."""
         ...
 
     def delete(self, service_id: str) -> bool:
@@ -53,11 +62,17 @@ class InMemoryStorage:
             raise KeyError(record.service_id)
         self._records[record.service_id] = record
 
+    def update_in_memory(self, record: ServiceRecord) -> None:
+        InMemoryStorage.update(self, record)  # not a subclass's write-through update
+
     def get(self, service_id: str) -> ServiceRecord | None:
         return self._records.get(service_id)
 
     def list(self) -> list[ServiceRecord]:
         return list(self._records.values())
+
+    def count(self) -> int:
+        return len(self._records)
 
     def delete(self, service_id: str) -> bool:
         return self._records.pop(service_id, None) is not None
