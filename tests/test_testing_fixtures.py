@@ -10,7 +10,7 @@ from pathlib import Path
 import trio
 from fake_component_command import fake_command
 
-from flowctl.controlplane import EmbeddedControlPlane
+from flowctl import EmbeddedControlPlane
 from flowctl.testing import open_test_pipeline, write_pipeline
 
 
@@ -54,3 +54,7 @@ async def test_a_written_pipeline_runs_with_test_options(tmp_path: Path) -> None
             ids = {record.service_id for record in await run.control_plane.list_services()}
     assert ids == {"src", "sink"}
     assert all(component.exit_status is not None for component in run.components.values())
+    assert {c.registration.service_id for c in run.components.values() if c.registration} == {
+        "src",
+        "sink",
+    }

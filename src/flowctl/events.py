@@ -9,9 +9,17 @@ Nothing polls: a consumer waits on its channel.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
+
+
+@dataclass(frozen=True)
+class ControlPlaneListening:
+    """The control plane is bound and serving, before any component starts."""
+
+    endpoint: str  # host:port
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,8 @@ class HealthChanged:
 
 
 Event = (
-    ComponentStarted
+    ControlPlaneListening
+    | ComponentStarted
     | ComponentStopping
     | ComponentExited
     | ServiceRegistered
@@ -78,13 +87,24 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: list[trio.MemorySendChannel[Event]] = []
+        self._listeners: list[Callable[[Event], None]] = []
 
     def subscribe(self) -> trio.MemoryReceiveChannel[Event]:
         send, receive = trio.open_memory_channel[Event](math.inf)
         self._subscribers.append(send)
         return receive
 
+    def listen(self, listener: Callable[[Event], None]) -> None:
+        """Call `listener(event)` inside every `publish`, before any subscriber sees it.
+
+        For state that must be current the moment an event is published (a run's live
+        component view); the listener must be quick, never block and never raise.
+        """
+        self._listeners.append(listener)
+
     def publish(self, event: Event) -> None:
+        for listener in self._listeners:
+            listener(event)
         for channel in list(self._subscribers):
             try:
                 channel.send_nowait(event)

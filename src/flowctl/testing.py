@@ -1,19 +1,18 @@
-"""Helpers and pytest-trio fixtures for embedding flowctl in a trio test suite.
+"""Helpers for test suites that run flowctl: pipeline files from dicts, test options.
 
-Enable them in a conftest.py::
+The fixtures (`flowctl_pipeline`, `flowctl_control_plane`) come from flowctl's pytest
+plugin, enabled by installing flowctl (see `flowctl.pytest_plugin`); `PipelineFactory`,
+the type of `flowctl_pipeline`, is here for annotations::
 
-    pytest_plugins = ["flowctl.testing"]
+    from flowctl.testing import PipelineFactory, write_pipeline
 
-then::
-
-    async def test_my_component(flowctl_control_plane):
-        ...  # start the component with FLOWCTL_ENDPOINT=flowctl_control_plane.endpoint
-        await flowctl_control_plane.wait_registered(["my-component"], timeout=10)
-
-    async def test_my_pipeline(tmp_path):
+    async def test_my_pipeline(flowctl_pipeline: PipelineFactory, tmp_path: Path) -> None:
         path = write_pipeline(tmp_path / "p.yaml", sources=[{"id": "src", "command": [...]}])
-        async with open_test_pipeline(path, log_dir=tmp_path / "logs") as run:
-            await run.wait_ready()
+        async with flowctl_pipeline(path) as run:
+            await run.wait_healthy()
+
+`open_test_pipeline` is `open_pipeline` with the same test-friendly options, for code
+that does not go through the fixture.
 """
 
 from __future__ import annotations
@@ -25,12 +24,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from flowctl.controlplane import EmbeddedControlPlane, open_control_plane
 from flowctl.pipeline import Pipeline
+from flowctl.pytest_plugin import PipelineFactory
 from flowctl.runner import OutputSink, PipelineRun, RunOptions, open_pipeline
+
+__all__ = [
+    "TEST_RUN_OPTIONS",
+    "PipelineFactory",
+    "Spec",
+    "open_test_pipeline",
+    "write_pipeline",
+]
 
 Spec = Mapping[str, Any]
 
@@ -75,10 +81,3 @@ async def open_test_pipeline(
     run_options = dataclasses.replace(TEST_RUN_OPTIONS, log_dir=Path(log_dir), **options)
     async with open_pipeline(pipeline, options=run_options, output=output) as run:
         yield run
-
-
-@pytest.fixture
-async def flowctl_control_plane() -> AsyncIterator[EmbeddedControlPlane]:
-    """An embedded control plane on a free loopback port, stopped after the test."""
-    async with open_control_plane(port=0, heartbeat_ttl=2.0, janitor_interval=0.2) as plane:
-        yield plane

@@ -26,6 +26,8 @@ class LaunchSpec:
 
 @dataclass(frozen=True)
 class ExitStatus:
+    """How a component's main process ended; `describe()` says it in words."""
+
     returncode: int  # negative = killed by that signal (the subprocess convention)
 
     @property
