@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -41,6 +42,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--exit-code", type=int, default=0)
     parser.add_argument("--ignore-sigterm", action="store_true")
     parser.add_argument("--heartbeat", type=float, default=0.2)
+    parser.add_argument(
+        "--metric", action="append", default=[], help="KEY=VALUE sent with each heartbeat"
+    )
     parser.add_argument("--register-when", default=None, help="register once this file exists")
     parser.add_argument(
         "--stop-heartbeat-after",
@@ -125,6 +129,19 @@ def flood(total: int) -> None:
     out.flush()
 
 
+def tls_context() -> ssl.SSLContext | None:
+    """TLS as `flowctl run --tls-*` tells components (FLOWCTL_TLS_*), else None: plain."""
+    ca_file = os.environ.get("FLOWCTL_TLS_CA_CERT")
+    if not ca_file:
+        return None
+    context = ssl.create_default_context(cafile=ca_file)
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the server's own cert as anchor
+    context.set_alpn_protocols(["h2"])
+    if os.environ.get("FLOWCTL_TLS_CERT"):
+        context.load_cert_chain(os.environ["FLOWCTL_TLS_CERT"], os.environ["FLOWCTL_TLS_KEY"])
+    return context
+
+
 async def main(args: argparse.Namespace) -> int:
     component_id = os.environ.get("FLOWCTL_COMPONENT_ID", "")
     for mode in args.daemon:
@@ -143,7 +160,7 @@ async def main(args: argparse.Namespace) -> int:
         while args.register_when and not os.path.exists(args.register_when):
             await asyncio.sleep(0.05)
         host, _, port = os.environ["FLOWCTL_ENDPOINT"].rpartition(":")
-        channel = Channel(host, int(port))
+        channel = Channel(host, int(port), ssl=tls_context())
         stub = pb.ControlPlaneStub(channel)
         info = pb.ServiceInfo(
             service_type=pb.ServiceType[args.type.upper()],
@@ -161,7 +178,7 @@ async def main(args: argparse.Namespace) -> int:
             os.close(1)
             os.close(2)
         asyncio.get_running_loop().create_task(
-            heartbeat(stub, ack.service_id, args.heartbeat, args.stop_heartbeat_after)
+            heartbeat(stub, ack.service_id, args.heartbeat, args.stop_heartbeat_after, args.metric)
         )
     if args.exit_after is not None:
         await asyncio.sleep(args.exit_after)
@@ -172,14 +189,21 @@ async def main(args: argparse.Namespace) -> int:
 
 
 async def heartbeat(
-    stub: pb.ControlPlaneStub, service_id: str, interval: float, stop_after: float | None
+    stub: pb.ControlPlaneStub,
+    service_id: str,
+    interval: float,
+    stop_after: float | None,
+    metric: tuple[str, ...] | list[str] = (),
 ) -> None:
+    extra = {key: float(value) for key, _, value in (item.partition("=") for item in metric)}
     loop = asyncio.get_running_loop()
     stop_at = None if stop_after is None else loop.time() + stop_after
     count = 0
     while stop_at is None or loop.time() < stop_at:
         count += 1
-        await stub.heartbeat(pb.ServiceHeartbeat(service_id=service_id, metrics={"beats": count}))
+        await stub.heartbeat(
+            pb.ServiceHeartbeat(service_id=service_id, metrics={"beats": count, **extra})
+        )
         await asyncio.sleep(interval)
 
 

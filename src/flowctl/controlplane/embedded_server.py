@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import ipaddress
 import socket
+import ssl
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import trio
 import trio_asyncio
+from loguru import logger
 from trio_asyncio import aio_as_trio
 
 from flowctl.errors import PortInUse, RegistrationTimeout
-from flowctl.events import EventBus
+from flowctl.events import ControlPlaneListening, EventBus
 from flowctl.exception_groups import lone_exceptions_unwrapped
 
 from .attachment import Attacher
 from .grpc_server import TrackingServer
+from .health import health_service
 from .inspect_service import InspectService
+from .limits import DEFAULT_LIMITS, Limits
+from .loop_errors import connection_errors_logged
 from .records import ServiceRecord
 from .registry import ServiceRegistry
 from .service import ControlPlaneService
 from .storage import Storage
+from .tls import ServerTls
 
 # Upper bound for in-flight handlers to finish once cancelled; they never block, so this
 # only guards against a stuck shutdown.
@@ -31,9 +39,15 @@ _SHUTDOWN_GRACE = 5.0
 
 @dataclass(frozen=True)
 class EmbeddedControlPlane:
+    """A control plane serving inside the caller's trio program, from `open_control_plane`.
+
+    `registry` holds what components registered (their records, health and metrics).
+    """
+
     host: str
     port: int  # the real bound port, also when 0 was asked
     registry: ServiceRegistry
+    tls: bool = False  # serves TLS only (a plain-text client is refused)
 
     @property
     def endpoint(self) -> str:
@@ -42,6 +56,7 @@ class EmbeddedControlPlane:
         return f"{host}:{self.port}"
 
     async def list_services(self) -> list[ServiceRecord]:
+        """Every registration, in registration order (what ListServices answers)."""
         return self.registry.list()
 
     async def wait_registered(self, ids: Collection[str], timeout: float) -> None:
@@ -67,46 +82,89 @@ async def open_control_plane(
     attacher: Attacher | None = None,
     events: EventBus | None = None,
     storage: Storage | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    tls: ServerTls | None = None,
 ) -> AsyncIterator[EmbeddedControlPlane]:
     """Serve the control plane for the duration of the block (with its janitor).
 
-    Raises PortInUse when the address cannot be bound. Leaving the block closes every
-    client connection and cancels in-flight calls.
+    With `tls`, only TLS is served (with `tls.client_ca_file`, mutual TLS). Raises
+    TlsFileError for a TLS file that cannot be used, before anything is bound, and
+    PortInUse when the address cannot be bound. Leaving the block closes every client
+    connection and cancels in-flight calls.
     """
+    ssl_context = tls.context() if tls is not None else None
     with lone_exceptions_unwrapped():
-        async with _asyncio_loop():
+        async with _asyncio_loop() as loop:
             registry = ServiceRegistry(
-                heartbeat_ttl=heartbeat_ttl, attacher=attacher, events=events, storage=storage
+                heartbeat_ttl=heartbeat_ttl,
+                attacher=attacher,
+                events=events,
+                storage=storage,
+                max_services=limits.max_services,
             )
-            service = ControlPlaneService(registry)
+            service = ControlPlaneService(registry, limits=limits)
             # Inspect: flowctl's own questions (attachment), kept out of the wire contract.
-            server = TrackingServer([service, InspectService(registry)])
-            await _start(server, host, port)
-            control_plane = EmbeddedControlPlane(host, server.bound_port(), registry)
-            service.endpoint = control_plane.endpoint
-            try:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(registry.run_janitor, janitor_interval)
-                    yield control_plane
-                    nursery.cancel_scope.cancel()
-            finally:
-                await _stop(server)
+            inspect = InspectService(registry, limits=limits)
+            server = TrackingServer([service, inspect, health_service([service, inspect])])
+            with connection_errors_logged(loop):
+                async with _serving(server, host, port, registry, ssl_context) as control_plane:
+                    service.endpoint = control_plane.endpoint
+                    if events is not None:  # on the bus, so it comes before any start
+                        events.publish(ControlPlaneListening(control_plane.endpoint))
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(registry.run_janitor, janitor_interval)
+                        yield control_plane
+                        nursery.cancel_scope.cancel()
 
 
 @asynccontextmanager
-async def _asyncio_loop() -> AsyncIterator[None]:
+async def _serving(
+    server: TrackingServer,
+    host: str,
+    port: int,
+    registry: ServiceRegistry,
+    ssl_context: ssl.SSLContext | None,
+) -> AsyncIterator[EmbeddedControlPlane]:
+    await _start(server, host, port, ssl_context)
+    try:
+        if ssl_context is None and not _loopback_only(server):
+            logger.warning(
+                f"the control plane listens on {host} without TLS: anyone who can reach "
+                "this address can register, heartbeat and list services, in clear text "
+                "(--tls-cert and --tls-key serve TLS)"
+            )
+        yield EmbeddedControlPlane(host, server.bound_port(), registry, ssl_context is not None)
+    finally:
+        await _stop(server)
+
+
+@asynccontextmanager
+async def _asyncio_loop() -> AsyncIterator[asyncio.AbstractEventLoop]:
     """Use the caller's trio-asyncio loop, or open one for the block."""
     loop = trio_asyncio.current_loop.get()
     if loop is not None and not loop.is_closed():
-        yield
+        yield loop
     else:
-        async with trio_asyncio.open_loop():
-            yield
+        async with trio_asyncio.open_loop() as opened:
+            yield opened
 
 
-async def _start(server: TrackingServer, host: str, port: int) -> None:
+def _loopback_only(server: TrackingServer) -> bool:
+    """Every listening socket is on a loopback address (127.0.0.0/8, ::1)."""
+    for address in server.bound_addresses():
+        try:
+            if not ipaddress.ip_address(address.split("%")[0]).is_loopback:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+async def _start(
+    server: TrackingServer, host: str, port: int, ssl_context: ssl.SSLContext | None
+) -> None:
     try:
-        await aio_as_trio(server.start)(host, port)
+        await aio_as_trio(server.start)(host, port, ssl=ssl_context)
     except OSError as error:
         raise PortInUse(host, port, _why_unbindable(error, host)) from None
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from flowctl.controlplane.tls import ServerTls
 from flowctl.durations import format_duration
 from flowctl.errors import ComponentStartError, PipelineError
 from flowctl.pipeline import Component, Pipeline
+from flowctl.pipeline.interpolate import FLOWCTL_PYTHON
 
 
 def component_environment(
@@ -18,11 +21,19 @@ def component_environment(
     endpoint: str,
     heartbeat_interval: float,
     parent: Mapping[str, str] | None = None,
+    tls: ServerTls | None = None,
 ) -> dict[str, str]:
     """The parent's environment, then the FLOWCTL_* values, then the component's own `env:`.
 
     The pipeline file wins over FLOWCTL_* (control-plane-contract.md). PYTHONUNBUFFERED=1 is
     added unless set, so that Python components' output reaches the logs when written.
+    FLOWCTL_PYTHON is the interpreter flowctl runs under: a component built on flowctl.sdk
+    starts with it, whatever `python3` is on PATH (the example does).
+
+    With TLS, FLOWCTL_TLS_CA_CERT is what to trust (the CA of mutual TLS, else the server's
+    own certificate), and for mutual TLS FLOWCTL_TLS_CERT / FLOWCTL_TLS_KEY the client
+    certificate to show; absolute paths, as a component may run in another folder.
+    Inherited values are dropped (a run inside a TLS run's component is not TLS).
     """
     env = dict(os.environ if parent is None else parent)
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -33,9 +44,38 @@ def component_environment(
             "FLOWCTL_HEARTBEAT_INTERVAL": format_duration(heartbeat_interval),
             "FLOWCTL_SERVICE_ID": component.id,
             "FLOWCTL_COMPONENT_ID": component.id,
+            FLOWCTL_PYTHON: sys.executable,
         }
     )
+    for name in TLS_VARIABLES:  # how to reach this control plane is flowctl's to say
+        env.pop(name, None)
+    env.update(_tls_environment(tls))
+    if tls is not None:
+        env["FLOWCTL_ENDPOINT"] = _dialable(endpoint)
     env.update(component.env)
+    return env
+
+
+TLS_VARIABLES = ("FLOWCTL_TLS_CA_CERT", "FLOWCTL_TLS_CERT", "FLOWCTL_TLS_KEY")
+
+
+# Listening on every address includes loopback, and a certificate names addresses to
+# dial, never 0.0.0.0: with TLS, components dial loopback instead.
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
+
+
+def _dialable(endpoint: str) -> str:
+    host, _, port = endpoint.rpartition(":")
+    return f"{_WILDCARDS.get(host, host)}:{port}"
+
+
+def _tls_environment(tls: ServerTls | None) -> dict[str, str]:
+    if tls is None:
+        return {}
+    env = {"FLOWCTL_TLS_CA_CERT": str(tls.trust_anchor.absolute())}
+    if tls.client_cert_file is not None and tls.client_key_file is not None:
+        env["FLOWCTL_TLS_CERT"] = str(tls.client_cert_file.absolute())
+        env["FLOWCTL_TLS_KEY"] = str(tls.client_key_file.absolute())
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -218,7 +219,9 @@ class ControlPlaneClient:
     def _control_plane(self) -> pb.ControlPlaneStub:
         # Created on first use: grpclib binds the channel to the loop running at creation.
         if self._stub is None:
-            self._channel = Channel(self.settings.host, self.settings.port)
+            self._channel = Channel(
+                self.settings.host, self.settings.port, ssl=self.settings.ssl_context()
+            )
             self._stub = pb.ControlPlaneStub(self._channel)
         return self._stub
 
@@ -241,6 +244,13 @@ def _describe(error: BaseException) -> str:
         return f"{error.status.name}: {error.message}" if error.message else error.status.name
     if isinstance(error, TimeoutError):
         return "no answer in time"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (
+            f"its TLS certificate is not trusted ({error.verify_message}); "
+            "FLOWCTL_TLS_CA_CERT names what to trust"
+        )
+    if isinstance(error, ssl.SSLError):
+        return f"TLS failed ({(error.reason or str(error)).lower()})"
     if isinstance(error, OSError) and error.errno:
         return os.strerror(error.errno).lower()
     return str(error) or type(error).__name__

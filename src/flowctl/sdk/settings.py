@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from flowctl.controlplane.tls import ENV_NAMES, TlsFileError, client_context
 from flowctl.durations import parse_duration
 
 DEFAULT_ENDPOINT = "localhost:8080"
@@ -31,6 +34,21 @@ class ComponentSettings:
     component_id: str = ""
     # Not an environment variable: how long registration keeps retrying before giving up.
     registration_timeout: float = DEFAULT_REGISTRATION_TIMEOUT
+    # TLS: on with a CA to trust (FLOWCTL_TLS_CA_CERT) or an https:// endpoint (the
+    # system's CAs); the client certificate and key for mutual TLS.
+    tls: bool = False
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS client context to dial with, None for plain text. Raises TlsFileError
+        naming the FLOWCTL_TLS_* variable whose file cannot be used."""
+        if not self.tls:
+            return None
+        return client_context(
+            self.tls_ca_file, self.tls_cert_file, self.tls_key_file, names=ENV_NAMES
+        )
 
     @property
     def endpoint(self) -> str:
@@ -41,14 +59,22 @@ class ComponentSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ComponentSettings:
         """Read ENABLE_FLOWCTL, FLOWCTL_ENDPOINT, FLOWCTL_HEARTBEAT_INTERVAL,
-        FLOWCTL_SERVICE_ID and FLOWCTL_COMPONENT_ID.
+        FLOWCTL_SERVICE_ID, FLOWCTL_COMPONENT_ID and FLOWCTL_TLS_CA_CERT,
+        FLOWCTL_TLS_CERT, FLOWCTL_TLS_KEY.
 
-        Raises ValueError naming the variable and its value when one cannot be used.
+        Raises ValueError naming the variable and its value when one cannot be used (a
+        TLS file is checked here: missing, not PEM, a key not matching, expired).
         """
-        host, port = parse_endpoint(
-            environ.get("FLOWCTL_ENDPOINT", "").strip() or DEFAULT_ENDPOINT, "FLOWCTL_ENDPOINT"
+        endpoint = environ.get("FLOWCTL_ENDPOINT", "").strip() or DEFAULT_ENDPOINT
+        host, port = parse_endpoint(endpoint, "FLOWCTL_ENDPOINT")
+        cert_name, key_name, ca_name = ENV_NAMES
+        ca_file, cert_file, key_file = (
+            _path(environ, name) for name in (ca_name, cert_name, key_name)
         )
-        return cls(
+        if (cert_file is None) != (key_file is None):
+            given, missing = (cert_name, key_name) if key_file is None else (key_name, cert_name)
+            raise ValueError(f"{given} is set but {missing} is not: they go together")
+        settings = cls(
             enabled=_parse_bool(environ.get("ENABLE_FLOWCTL", ""), "ENABLE_FLOWCTL"),
             host=host,
             port=port,
@@ -57,7 +83,21 @@ class ComponentSettings:
             ),
             service_id=environ.get("FLOWCTL_SERVICE_ID", "").strip(),
             component_id=environ.get("FLOWCTL_COMPONENT_ID", "").strip(),
+            tls=bool(ca_file or cert_file or endpoint.lower().startswith("https://")),
+            tls_ca_file=ca_file,
+            tls_cert_file=cert_file,
+            tls_key_file=key_file,
         )
+        try:
+            settings.ssl_context()
+        except TlsFileError as error:
+            raise ValueError(str(error)) from None
+        return settings
+
+
+def _path(environ: Mapping[str, str], variable: str) -> Path | None:
+    value = environ.get(variable, "").strip()
+    return Path(value) if value else None
 
 
 def parse_endpoint(text: str, variable: str = "endpoint") -> tuple[str, int]:
