@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 import trio
-from cli.cli_helpers import start_flowctl
+from cli.cli_helpers import run_flowctl, start_flowctl
 from fake_component_command import fake_command
 
 from flowctl._proto import flowctl as pb
@@ -86,10 +86,17 @@ async def test_under_flowctl_run_a_daemon_adopted_by_flowctl_attaches_by_its_mar
     args = ["run", str(path), "--control-plane-port", "0", "--log-dir", str(tmp_path / "logs")]
     async with trio.open_nursery() as nursery:
         flowctl = await start_flowctl(nursery, args, cwd=tmp_path)
+        endpoint = await flowctl.endpoint()
         await flowctl.wait_for_line(r"all 2 components registered")
+        status, table, errors = await run_flowctl(["list", "--endpoint", endpoint], cwd=tmp_path)
         flowctl.send_signal(signal.SIGINT)
         assert await flowctl.wait() == 0, flowctl.output
         nursery.cancel_scope.cancel()
+    assert status == 0, errors
+    rows = {line.split()[0]: line for line in table.strip().splitlines()[1:]}
+    assert set(rows) == {"daemon", "plain"}, table
+    assert rows["daemon"].endswith("by process"), table
+    assert rows["plain"].endswith("by process"), table
     assert "part of no component" not in flowctl.output
 
 

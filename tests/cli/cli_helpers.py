@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -101,14 +102,35 @@ async def start_flowctl(
     running = FlowctlProcess(process)
 
     async def pump_all() -> None:
-        async with trio.open_nursery() as inner:
-            inner.start_soon(running._pump, process.stdout, running.stdout)
-            inner.start_soon(running._pump, process.stderr, running.stderr)
+        try:
+            async with trio.open_nursery() as inner:
+                inner.start_soon(running._pump, process.stdout, running.stdout)
+                inner.start_soon(running._pump, process.stderr, running.stderr)
+        finally:
+            # Cancelled while flowctl still runs: the test failed (or gave up on it). Its
+            # run must not outlive the test.
+            kill_tree(process)
         running._eof = True
         running._changed.set()
 
     nursery.start_soon(pump_all)
     return running
+
+
+def kill_tree(process: trio.Process) -> None:
+    """SIGKILL a process that is still running and everything under it: flowctl (or its
+    launcher), its watchdog and its components, daemons it adopted included."""
+    if process.poll() is not None:
+        return
+    try:
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    for member in tree:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
 
 
 async def run_flowctl(

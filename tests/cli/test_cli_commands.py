@@ -78,10 +78,46 @@ async def test_hidden_server_serves_the_contract_to_list(tmp_path: Path) -> None
         nursery.cancel_scope.cancel()
 
 
+# What the README tells a user to type: each must be in the help, with its default.
+RUN_OPTIONS = {
+    "--control-plane-port": "[default: 8080]",
+    "--control-plane-address": "[default: 127.0.0.1]",
+    "--log-dir": "[default: logs]",
+    "--heartbeat-ttl": "[default: 30s]",
+    "--janitor-interval": "[default: 10s]",
+    "--heartbeat-interval": "FLOWCTL_HEARTBEAT_INTERVAL. [default: 10s]",
+    "--registration-timeout": "[default: 30s]",
+    "--shutdown-grace": "[default: 10s]",
+    "--orchestrator": "[default: process]",
+    "--no-status": "",
+    "--no-color": "NO_COLOR",
+    "--log-level": "debug, info, warning, error] [default: info]",
+    "--log-format": "text, json] [default: text]",
+}
+
+
+def help_text(out: str) -> str:
+    """The help without its frame, each option's lines joined: wrapping differs by width."""
+    return " ".join(line.strip("│╭╮╰╯─ ") for line in out.splitlines())
+
+
 async def test_run_help_says_what_each_command_and_default_is(tmp_path: Path) -> None:
     status, out, _ = await run_flowctl(["--help"], cwd=tmp_path)
-    assert status == 0 and "Show the services of the running control plane" in out
+    assert status == 0 and "Show the services of" in out
+    commands = {line.strip("│ ").split()[0] for line in out.splitlines() if line.startswith("│ ")}
+    assert {"run", "list", "version"} <= commands, out
     status, out, _ = await run_flowctl(["run", "--help"], cwd=tmp_path)
     assert status == 0
     assert "[default: 30s]" in out  # durations shown as they are written, not as 30.0
     assert "COMPONENT-ID.log" in out
+    assert "PIPELINE" in out and "flow.yml" in out
+    text = help_text(out)
+    for option, detail in RUN_OPTIONS.items():
+        assert option in text, f"{option} missing from run --help:\n{out}"
+        described = text[text.index(option) :][:300]  # its own row, not the next ones
+        assert detail in described, f"{option}: {detail!r} missing from run --help:\n{out}"
+    status, out, _ = await run_flowctl(["list", "--help"], cwd=tmp_path)
+    assert status == 0
+    text = help_text(out)
+    assert "--endpoint" in text and "localhost:8080" in text
+    assert "--output" in text and "table, json" in text

@@ -93,8 +93,13 @@ async def test_json_lines_to_a_file(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
         )
     try:
-        with trio.fail_after(30):  # hang guard: wait for the barrier line in the file
-            while "all 2 components registered" not in out.read_text(errors="replace"):
+        # Hang guard: wait for the barrier line, and for the sink's first heartbeat (sent
+        # right after it registered: it may come after the barrier).
+        with trio.fail_after(30):
+            while not all(
+                line in out.read_text(errors="replace")
+                for line in ("all 2 components registered", "heartbeat from sink")
+            ):
                 assert process.returncode is None, out.read_text()
                 await trio.sleep(0.05)
         process.send_signal(signal.SIGINT)

@@ -43,6 +43,9 @@ write(b"flooded %d lines\\n" % number)
 """
 FLOODED = re.compile(rb"flooded (\d+) lines\n$")
 HANG_GUARD = 60  # seconds; never a timing assertion, only a bound on a hang
+# flowctl idles at about 50 MiB and holds at most BACKLOG_LIMIT for its reader; one that
+# kept reading into memory while the flood goes on would pass this bound.
+RSS_BOUND = 100 * 1024 * 1024
 
 
 def flood_lines(count: int) -> bytes:
@@ -54,8 +57,11 @@ def pipeline(tmp_path: Path) -> Path:
     flooder.write_text(FLOODER)
     return write_pipeline(
         tmp_path / "stall.yaml",
-        sources=[{"id": "flood", "command": [sys.executable, str(flooder)]}],
-        sinks=[{"id": "beat", "inputs": ["flood"], "command": fake_command()}],
+        # Two sources: `beat` must not wait for the flooder, which never registers.
+        sources=[
+            {"id": "flood", "command": [sys.executable, str(flooder)]},
+            {"id": "beat", "command": fake_command()},
+        ],
     )
 
 
@@ -84,11 +90,15 @@ async def exercise_stalled_run(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(sample_rss)
         with trio.fail_after(HANG_GUARD):
-            # More than the stdout pipe holds went into the log: the reader has stalled and
-            # flowctl is holding the rest, up to its limit, for it.
-            while not log.exists() or log.stat().st_size < BACKLOG_LIMIT:
+            # Far more than a pipe or a terminal holds (64 KiB) went into the log: the reader
+            # has stalled and flowctl is holding the rest for it. Not BACKLOG_LIMIT: the
+            # limit counts the screen copy, which a terminal's colours make longer.
+            while not log.exists() or log.stat().st_size < BACKLOG_LIMIT // 4:
                 await trio.sleep(0.02)
             while not (runs := [run for run in live_runs() if run.pid == process.pid]):
+                await trio.sleep(0.02)
+            beat_log = tmp_path / "logs" / "beat.log"  # it prints this once registered
+            while not beat_log.exists() or "registered as beat" not in beat_log.read_text():
                 await trio.sleep(0.02)
             status, listed, errors = await run_flowctl(
                 ["list", "--endpoint", runs[0].endpoint], cwd=tmp_path, timeout=HANG_GUARD
@@ -108,6 +118,7 @@ async def exercise_stalled_run(
         f"flowctl's RSS {stalled_rss >> 20} MiB when stalled with {stalled_at >> 20} MiB "
         f"flooded, peak {peak_rss >> 20} MiB with {len(written) >> 20} MiB in the end"
     )
+    assert 0 < max(stalled_rss, peak_rss) < RSS_BOUND
 
 
 async def test_a_pipe_nobody_reads_does_not_stall_the_run(tmp_path: Path) -> None:
@@ -122,7 +133,10 @@ async def test_a_pipe_nobody_reads_does_not_stall_the_run(tmp_path: Path) -> Non
     try:
         await exercise_stalled_run(tmp_path, process, process.wait)
         assert process.stderr is not None
-        errors = await process.stderr.receive_some(65536)
+        errors = b""
+        with trio.fail_after(HANG_GUARD):  # all of it, to its end: not one chunk
+            while chunk := await process.stderr.receive_some():
+                errors += chunk
         assert b"Traceback" not in errors, errors.decode(errors="replace")
     finally:
         _kill(process)

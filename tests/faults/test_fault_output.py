@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 from pathlib import Path
 
 import psutil
 import trio
+from fake_component_command import FAKE_COMPONENT
 from fault_helpers import (
+    FlowctlProcess,
     assert_nothing_left,
     new_marker,
     run_args,
@@ -16,7 +20,9 @@ from fault_helpers import (
     three_stage,
 )
 
-FLOOD_BYTES = 32 * 1024 * 1024
+FLOOD_BYTES = 64 * 1024 * 1024
+# flowctl idles at about 50 MiB; one that kept the flood in memory would pass this bound.
+RSS_BOUND = 100 * 1024 * 1024
 FLOOD_LINE = 8192  # as tests/components/fake_component.py writes them
 
 
@@ -78,6 +84,7 @@ async def test_a_flood_on_stdout_reaches_the_log_file_byte_for_byte(tmp_path: Pa
         assert await flowctl.wait() == 0, flowctl.output
         nursery.cancel_scope.cancel()
     print(f"flowctl's peak RSS during a {FLOOD_BYTES >> 20} MiB flood: {peak_rss >> 20} MiB")
+    assert 0 < peak_rss < RSS_BOUND
     log = (tmp_path / "logs" / "src.log").read_bytes()
     assert log.startswith(flood_bytes())  # then "registered as src"
     assert log[FLOOD_BYTES:] == b"registered as src\n"
@@ -86,16 +93,21 @@ async def test_a_flood_on_stdout_reaches_the_log_file_byte_for_byte(tmp_path: Pa
 
 async def test_a_component_that_closes_its_output_keeps_running(tmp_path: Path) -> None:
     marker = new_marker()
-    path = three_stage(tmp_path, marker, processor=("--close-output",))
+    go = tmp_path / "register-now"
+    # proc registers, then closes its output, only once `go` exists: so its pipes can be
+    # seen first, and the end of them followed to flowctl.
+    path = three_stage(tmp_path, marker, processor=("--register-when", str(go), "--close-output"))
     async with trio.open_nursery() as nursery:
         flowctl = await start_flowctl(nursery, run_args(path, tmp_path), cwd=tmp_path)
+        processor = await _component_process(flowctl, marker, "proc")
+        pipes = {_pipe_of(processor, 1), _pipe_of(processor, 2)}
+        go.touch()
         await flowctl.wait_for_line("all 3 components registered")
         tree = run_tree(flowctl, marker)
-        (processor,) = [p for p in tree if p.environ().get("FLOWCTL_COMPONENT_ID") == "proc"]
-        with trio.fail_after(10):  # its output is closed...
-            while _has_fd(processor, 1) or _has_fd(processor, 2):
+        with trio.fail_after(30):  # its output is closed, and flowctl has read the
+            while _holders(pipes):  # end-of-file and closed its own end too
                 await trio.sleep(0.02)
-        await trio.sleep(0.3)  # ...and end-of-file has reached flowctl: nothing may happen
+        # flowctl has seen the end of proc's output: nothing may have come of it.
         assert processor.is_running() and flowctl.process.returncode is None
         flowctl.send_signal(signal.SIGINT)
         assert await flowctl.wait() == 0, flowctl.output
@@ -105,5 +117,33 @@ async def test_a_component_that_closes_its_output_keeps_running(tmp_path: Path) 
     assert_nothing_left(tree, marker)
 
 
-def _has_fd(process: psutil.Process, fd: int) -> bool:
-    return Path(f"/proc/{process.pid}/fd/{fd}").exists()
+async def _component_process(
+    flowctl: FlowctlProcess, marker: str, component_id: str
+) -> psutil.Process:
+    """The component's main process, once it has started (hang guard only)."""
+    with trio.fail_after(30):
+        while True:
+            for process in run_tree(flowctl, marker):
+                with contextlib.suppress(psutil.Error):
+                    ours = process.environ().get("FLOWCTL_COMPONENT_ID") == component_id
+                    if ours and process.cmdline()[1:2] == [str(FAKE_COMPONENT)]:
+                        return process  # not one of its daemons
+            await trio.sleep(0.02)
+
+
+def _pipe_of(process: psutil.Process, fd: int) -> str:
+    target = os.readlink(f"/proc/{process.pid}/fd/{fd}")
+    assert target.startswith("pipe:"), target
+    return target
+
+
+def _holders(pipes: set[str]) -> list[int]:
+    """The pids that hold either end of any of these pipes."""
+    holders = []
+    for fd_folder in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(fd_folder):
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd_folder / fd) in pipes:
+                        holders.append(int(fd_folder.parent.name))
+    return holders

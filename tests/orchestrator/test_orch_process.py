@@ -18,6 +18,24 @@ from flowctl.orchestrator import ExitStatus, ProcessOrchestrator
 # Ignoring SIGTERM in the shell is inherited by the sleeps it starts.
 IGNORES_TERM = 'trap "" TERM; sleep 300 & echo ready; wait'
 TWO_SLEEPERS = "sleep 300 & sleep 300 & echo ready; wait"
+# Three processes of one group (in cwd): each appends its pid to ./received on SIGINT, then
+# dies of it. Not `sh`: its background jobs ignore SIGINT.
+NOTES_SIGINT_WITH_TWO_CHILDREN = """
+import os, signal, subprocess, sys, time
+def noted(*_):
+    with open("received", "a") as out:
+        out.write(f"{os.getpid()} ")
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+signal.signal(signal.SIGINT, noted)
+if sys.argv[1:] != ["child"]:
+    code = sys.orig_argv[sys.orig_argv.index("-c") + 1]
+    for _ in range(2):
+        subprocess.Popen([sys.executable, "-c", code, "child"])
+print("ready", flush=True)
+while True:
+    time.sleep(60)
+"""
 
 
 async def test_env_cwd_and_both_streams_reach_log_and_sink(tmp_path: Path) -> None:
@@ -135,22 +153,32 @@ async def test_kill_during_a_stop_escalates_at_once(tmp_path: Path) -> None:
 
 
 async def test_send_signal_reaches_the_whole_group(tmp_path: Path) -> None:
+    # Each process of the group notes the SIGINT it got; the follower's own SIGTERM to
+    # what is left of the group after the main process exits would note nothing.
+    received = tmp_path / "received"
     output = OutputRecorder()
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             component = await ProcessOrchestrator().start(
-                spec_for(tmp_path, sh(TWO_SLEEPERS)), nursery, output
+                spec_for(tmp_path, python(NOTES_SIGINT_WITH_TWO_CHILDREN), cwd=tmp_path),
+                nursery,
+                output,
             )
-            await output.wait_for("ready")
-            sleepers = descendants(component.pid)
+            while output.lines().count("ready") < 3:  # all three handlers in place
+                assert component.exit_status is None, output.records
+                await trio.sleep(0.02)
+            children = descendants(component.pid)
             component.send_signal(signal.SIGINT)
-            component.send_signal(signal.SIGKILL)
             status = await component.wait()
             component.send_signal(signal.SIGTERM)  # gone by now: no error
+            while any(running(pid) for pid in children):  # hang guard: the fail_after
+                await trio.sleep(0.02)
 
-    assert status.signal in (signal.SIGINT, signal.SIGKILL)
+    assert status.signal == signal.SIGINT
     assert not component.stop_requested
-    assert not any(running(pid) for pid in sleepers)
+    assert len(children) == 2
+    noted = sorted(received.read_text().split())
+    assert noted == sorted(str(pid) for pid in [component.pid, *children])
 
 
 @pytest.mark.parametrize("script", [TWO_SLEEPERS, IGNORES_TERM], ids=["obeys", "ignores-term"])

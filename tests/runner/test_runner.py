@@ -8,7 +8,7 @@ import pytest
 import trio
 from fake_component_command import fake_command
 
-from flowctl.errors import ComponentFailed, ComponentStartError, RegistrationTimeout
+from flowctl import ComponentFailed, ComponentStartError, ComponentState, RegistrationTimeout
 from flowctl.events import ComponentExited
 from flowctl.testing import open_test_pipeline, write_pipeline
 
@@ -80,7 +80,10 @@ async def test_a_component_that_exits_while_starting_fails_the_run(tmp_path: Pat
     # first is up to the scheduler, so only stdout's own last line is certain here.
     assert "proc line 30" in error.last_lines
     assert len(error.last_lines) == 20
-    assert all(run.components[c].exit_status is not None for c in ("src", "proc", "sink"))
+    # Whatever had started has exited (a component may start only once its inputs registered).
+    started = [c for c in run.components.values() if c.pid is not None]
+    assert started and all(c.state is ComponentState.EXITED for c in started)
+    assert run.components["sink"].state is ComponentState.NOT_STARTED
 
 
 async def test_a_component_that_crashes_after_the_barrier_stops_the_others(
@@ -97,15 +100,20 @@ async def test_a_component_that_crashes_after_the_barrier_stops_the_others(
 
 
 async def test_registration_timeout_names_who_is_missing(tmp_path: Path) -> None:
-    path = three_stage(tmp_path, processor=("--register", "never"))
-    with trio.fail_after(30), pytest.raises(RegistrationTimeout) as caught:
+    # The sink never registers, by construction: the timeout cannot be "too short" for it.
+    # How far the others got by then depends on the machine's load, so only what holds
+    # either way is asserted: the sink is missing, and whoever is missing is named.
+    path = three_stage(tmp_path, sink=("--register", "never"))
+    with trio.fail_after(60), pytest.raises(RegistrationTimeout) as caught:
         async with open_test_pipeline(
             path, log_dir=tmp_path / "logs", registration_timeout=1.0
         ) as run:
             await run.wait_ready()
-    assert caught.value.missing == ["proc"]
-    assert "'proc'" in str(caught.value)
-    assert all(component.exit_status is not None for component in run.components.values())
+    missing = caught.value.missing
+    assert "sink" in missing and set(missing) <= {"src", "proc", "sink"}
+    assert all(f"'{component_id}'" in str(caught.value) for component_id in missing)
+    started = [c for c in run.components.values() if c.pid is not None]
+    assert all(component.exit_status is not None for component in started)
 
 
 async def test_stop_goes_in_reverse_dependency_order(tmp_path: Path) -> None:
