@@ -16,8 +16,8 @@ try:
     from flowctl.sdk import StopToken, run_component
 except ImportError:
     sys.exit(
-        f"{sys.argv[0]}: flowctl is not installed for {sys.executable}; "
-        "put the flowctl virtualenv's bin folder first on PATH"
+        f"{sys.argv[0]}: flowctl is not installed for {sys.executable}; run it with the "
+        "Python flowctl is installed for (flowctl run sets FLOWCTL_PYTHON to it)"
     )
 
 FIRST_LEDGER = 56_000_000

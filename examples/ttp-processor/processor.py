@@ -1,6 +1,7 @@
 """Stand-in for ttp-processor: turns synthetic raw ledgers into token transfer events.
 
-Started as `npm start -- 1234 2345`, so npm and a shell sit between flowctl and this program.
+Started as `npm start -- 1234 2345`, so npm and a shell sit between flowctl and this program;
+package.json runs it with FLOWCTL_PYTHON, the Python flowctl runs under.
 """
 
 import sys

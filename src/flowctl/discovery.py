@@ -1,8 +1,9 @@
 """Finding a running `flowctl run` from another terminal (design.md).
 
-Each live run writes `<runtime dir>/runs/<pid>.json` (pid, pipeline, endpoint, start time)
-and removes it on exit. `flowctl list` reads them, drops entries whose pid is gone, and
-falls back to localhost:8080 (the standalone server's default) when none is left.
+Each live run writes `<runtime dir>/runs/<pid>.json` (pid, pipeline, endpoint, start time,
+number of components) and removes it on exit. `flowctl list` reads them, drops entries
+whose pid is gone, and falls back to localhost:8080 (the standalone server's default)
+when none is left; with several, `--run NAME|PID` chooses (`choose_run`).
 The runtime dir is $FLOWCTL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/flowctl, else
 /tmp/flowctl-<uid>: per user, so users do not see each other's runs.
 """
@@ -15,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 DEFAULT_ENDPOINT = "localhost:8080"
@@ -28,6 +29,7 @@ class RunRecord:
     pipeline_file: str
     endpoint: str
     started_at: float
+    components: int = 0  # 0 in the records of older flowctl versions
 
 
 def runtime_dir() -> Path:
@@ -67,7 +69,9 @@ def live_runs() -> list[RunRecord]:
         return runs
     for path in folder.glob("*.json"):
         try:
-            record = RunRecord(**json.loads(path.read_text()))
+            data = json.loads(path.read_text())
+            # Fields this version does not know (a newer flowctl's) are left aside.
+            record = RunRecord(**{key: data[key] for key in _FIELDS if key in data})
         except (OSError, ValueError, TypeError):
             continue
         if _alive(record.pid):
@@ -76,6 +80,23 @@ def live_runs() -> list[RunRecord]:
             path.unlink(missing_ok=True)
     runs.sort(key=lambda record: record.started_at, reverse=True)
     return runs
+
+
+def choose_run(runs: list[RunRecord], wanted: str) -> RunRecord:
+    """The live run named by `wanted`: its pid, else its pipeline's name.
+
+    Raises LookupError with a message for the user (none matches, or several do)."""
+    if wanted.isdigit():
+        matches = [run for run in runs if run.pid == int(wanted)]
+    else:
+        matches = [run for run in runs if run.pipeline == wanted]
+    if len(matches) == 1:
+        return matches[0]
+    live = ", ".join(f"{run.pipeline} (pid {run.pid})" for run in runs) or "none"
+    if not matches:
+        raise LookupError(f"no live run is {wanted!r}; live runs: {live}")
+    pids = ", ".join(str(run.pid) for run in matches)
+    raise LookupError(f"{len(matches)} live runs are {wanted!r} (pids {pids}); choose one by pid")
 
 
 def _alive(pid: int) -> bool:
@@ -88,5 +109,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def new_record(pipeline: str, pipeline_file: str, endpoint: str) -> RunRecord:
-    return RunRecord(os.getpid(), pipeline, pipeline_file, endpoint, time.time())
+def new_record(pipeline: str, pipeline_file: str, endpoint: str, components: int) -> RunRecord:
+    return RunRecord(os.getpid(), pipeline, pipeline_file, endpoint, time.time(), components)
+
+
+_FIELDS = [field.name for field in fields(RunRecord)]

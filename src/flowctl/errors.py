@@ -72,23 +72,52 @@ class ComponentFailed(FlowctlError):
 
 
 class RegistrationTimeout(FlowctlError):
-    """The registration barrier timed out: names who is missing and what was seen instead."""
+    """The registration barrier timed out: names who is missing and what was seen instead.
+
+    `not_started`: components never started because what they wait for (`waiting_for`)
+    had not registered; they are among `missing` too.
+    """
 
     def __init__(
-        self, timeout: float, missing: Sequence[str], unattached: Sequence[str] = ()
+        self,
+        timeout: float,
+        missing: Sequence[str],
+        unattached: Sequence[str] = (),
+        *,
+        not_started: Sequence[str] = (),
+        waiting_for: Sequence[str] = (),
     ) -> None:
         self.timeout = timeout
         self.missing = list(missing)
         self.unattached = list(unattached)
-        text = (
-            f"registration timed out after {timeout:g}s: "
-            f"{', '.join(repr(m) for m in missing)} never registered with the control plane"
-        )
+        self.not_started = list(not_started)
+        self.waiting_for = list(waiting_for)
+        silent = [m for m in missing if m not in self.not_started]
+        clauses = []
+        if silent or not not_started:
+            quoted = ", ".join(repr(m) for m in silent)
+            clauses.append(f"{quoted} never registered with the control plane")
+        if not_started:
+            were = "was" if len(not_started) == 1 else "were"
+            clause = f"{_joined(not_started)} {were} not started"
+            if waiting_for:
+                clause += f": waiting for {_joined(waiting_for)} to register"
+            clauses.append(clause)
+        text = f"registration timed out after {timeout:g}s: " + "; ".join(clauses)
         if unattached:
             # One per line: each description has its own "; " between type, events, metadata.
             text += "\nregistrations that matched no component:"
             text += "".join(f"\n  {description}" for description in unattached)
         super().__init__(text)
+
+
+class RunStopped(FlowctlError):
+    """A wait on a pipeline run (`wait_healthy`, `wait_metric`) that the run's stop ended
+    first: `stop()` was called, or its `async with` block was left."""
+
+    def __init__(self, waiting_for: str) -> None:
+        self.waiting_for = waiting_for
+        super().__init__(f"the run stopped while waiting for {waiting_for}")
 
 
 class ControlPlaneUnavailable(FlowctlError):
@@ -113,3 +142,11 @@ class UsageError(FlowctlError):
     """A bad command line value (a duration, an option that is not available)."""
 
     exit_status = EXIT_USAGE
+
+
+def _joined(names: Sequence[str]) -> str:
+    """Quoted names in a sentence: 'a'; 'a' and 'b'; 'a', 'b' and 'c'."""
+    quoted = [repr(name) for name in names]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return f"{', '.join(quoted[:-1])} and {quoted[-1]}"

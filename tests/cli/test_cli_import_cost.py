@@ -8,6 +8,7 @@ import sys
 LIST_PATH_MODULES = (
     "flowctl.cli.app",
     "flowctl.cli.list_command",
+    "flowctl.cli.run_choice",
     "flowctl.cli.attachment_column",
     "flowctl.console.service_table",
     "flowctl.controlplane.client",

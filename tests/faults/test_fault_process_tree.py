@@ -28,7 +28,7 @@ async def run_and_ctrl_c(tmp_path: Path, path: Path, marker: str, components: in
     """Run until registered, Ctrl+C, check that nothing is left; the command lines that ran."""
     async with trio.open_nursery() as nursery:
         flowctl = await start_flowctl(nursery, run_args(path, tmp_path), cwd=tmp_path)
-        await flowctl.wait_for_line(f"all {components} components registered")
+        await flowctl.wait_for_line(f"all {components} components? registered")
         tree = run_tree(flowctl, marker)
         command_lines = "\n".join(" ".join(process.cmdline()) for process in tree)
         flowctl.send_signal(signal.SIGINT)

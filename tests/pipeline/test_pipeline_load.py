@@ -348,12 +348,10 @@ def test_keys_of_later_original_revisions_are_kept(tmp_path: Path) -> None:
     path.write_text(
         "apiVersion: v1\nkind: Pipeline\nmetadata: {name: later}\nspec:\n  sources:\n"
         "    - id: src\n      command: [./run]\n      restart_policy: always\n"
-        "      depends_on: [other-pipeline]\n"
         "      secrets: [{name: key, host_path: /s, container_path: /c, env: KEY}]\n"
     )
     (source,) = load_pipeline(path).components
     assert source.extra["restart_policy"] == "always"
-    assert source.extra["depends_on"] == ["other-pipeline"]
     assert source.extra["secrets"][0]["env"] == "KEY"
 
 

@@ -9,6 +9,8 @@ from flowctl._proto.flowctl import inspect as pb_inspect
 from flowctl.console.status_rows import StatusRow
 from flowctl.console.text_table import Column
 
+NO_PIPELINE = "the server runs no pipeline"
+
 
 def attachment_label(service_id: str, attachment: pb_inspect.ServiceAttachment | None) -> str:
     """`by process`; `proc by metadata` when the service id is not the component's;
@@ -16,7 +18,8 @@ def attachment_label(service_id: str, attachment: pb_inspect.ServiceAttachment |
     if attachment is None:
         return ""
     if not attachment.component_id:
-        return f"no: {attachment.unattached_reason}" if attachment.unattached_reason else "no"
+        # No reason is recorded only where nothing attaches: a server that runs no pipeline.
+        return f"no: {attachment.unattached_reason or NO_PIPELINE}"
     if attachment.component_id == service_id:
         return attachment.attached_by
     return f"{attachment.component_id} {attachment.attached_by}"

@@ -9,9 +9,13 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Literal
 
-from flowctl.errors import ControlPlaneUnavailable
+from flowctl.cli.options import TlsFile
+from flowctl.errors import ControlPlaneUnavailable, UsageError
 
 if TYPE_CHECKING:
+    import ssl
+    from pathlib import Path
+
     from flowctl._proto.flowctl import ServiceList
     from flowctl._proto.flowctl.inspect import ServiceAttachment
 
@@ -19,7 +23,12 @@ if TYPE_CHECKING:
 def list_services(
     *,
     endpoint: str | None = None,
+    run: str | None = None,
+    runs: bool = False,
     output: Literal["table", "json"] = "table",
+    tls_ca_cert: TlsFile | None = None,
+    tls_cert: TlsFile | None = None,
+    tls_key: TlsFile | None = None,
 ) -> int:
     """Show the services registered with the running control plane.
 
@@ -28,40 +37,44 @@ def list_services(
     endpoint
         HOST:PORT of the control plane. Default: the newest running `flowctl run`,
         else localhost:8080 (a standalone `flowctl server`).
+    run
+        The live `flowctl run` to ask, by its pipeline's name or its pid.
+    runs
+        List the live `flowctl run`s instead (pipeline, pid, endpoint, started, components).
     output
         table for people, json (proto3 JSON of the ServiceList) for programs.
+    tls_ca_cert
+        Connect with TLS, trusting this PEM CA (or the server's own certificate).
+        https://HOST:PORT as --endpoint connects with TLS too, trusting the system's CAs.
+    tls_cert
+        Mutual TLS: the PEM client certificate to show the server (with --tls-key).
+    tls_key
+        The PEM private key of --tls-cert (unencrypted).
     """
-    from flowctl.controlplane.client import fetch_attachments, fetch_services
-    from flowctl.controlplane.json_format import service_list_to_json
-    from flowctl.discovery import DEFAULT_ENDPOINT, live_runs
+    from flowctl.cli.run_choice import choose_target, print_runs
 
-    hint = ""
-    if endpoint is None:
-        runs = live_runs()
-        if runs:
-            endpoint = runs[0].endpoint
-            if len(runs) > 1:
-                print(
-                    f"flowctl: {len(runs)} runs are live; showing the newest "
-                    f"(pipeline {runs[0].pipeline}, pid {runs[0].pid}); "
-                    "choose another with --endpoint",
-                    file=sys.stderr,
-                )
-        else:
-            endpoint = DEFAULT_ENDPOINT
-            hint = " (no `flowctl run` is running and no server answers on the default port)"
-    target = endpoint
+    if runs:
+        if endpoint is not None or run is not None:
+            raise UsageError("--runs lists every live run: no --endpoint or --run with it")
+        print_runs(output)
+        return 0
+    from flowctl.controlplane.client import fetch_services
+    from flowctl.controlplane.json_format import service_list_to_json
+
+    chosen = choose_target(endpoint, run)
+    target, hint = chosen.endpoint, chosen.hint
+    tls = _client_tls(target, tls_ca_cert, tls_cert, tls_key)
 
     async def fetch() -> tuple[ServiceList, dict[str, ServiceAttachment] | None]:
-        services = await fetch_services(target)
+        services = await fetch_services(target, tls=tls, with_client_cert=tls_cert is not None)
         # The table has a column for which component each service is, when the server says.
-        return services, (await fetch_attachments(target) if output == "table" else None)
+        return services, (await _attachments_or_note(target, tls) if output == "table" else None)
 
     try:
         services, attachments = asyncio.run(fetch())
     except ControlPlaneUnavailable as error:
         if hint:
-            raise ControlPlaneUnavailable(endpoint, error.detail + hint) from None
+            raise ControlPlaneUnavailable(target, error.detail + hint) from None
         raise
     if output == "json":
         print(service_list_to_json(services))
@@ -73,3 +86,32 @@ def list_services(
         extra = () if attachments is None else (attachment_column(attachments),)
         print(render_service_table(services.services, (*SERVICE_COLUMNS, *extra)))
     return 0
+
+
+def _client_tls(
+    endpoint: str, ca_cert: Path | None, cert: Path | None, key: Path | None
+) -> ssl.SSLContext | None:
+    """TLS when any --tls-* option is given or the endpoint is https://; else plain text."""
+    from flowctl.cli.tls_options import check_pair
+    from flowctl.controlplane.client import endpoint_wants_tls
+
+    check_pair(cert, key, "--tls-cert", "--tls-key")
+    if ca_cert is None and cert is None and not endpoint_wants_tls(endpoint):
+        return None
+    from flowctl.controlplane.tls import client_context
+
+    return client_context(ca_cert, cert, key)
+
+
+async def _attachments_or_note(
+    endpoint: str, tls: ssl.SSLContext | None
+) -> dict[str, ServiceAttachment] | None:
+    """The ATTACHED column's data; when the server has it but did not answer, the column
+    is left out with a note on stderr (a server without it, the Go one, goes unremarked)."""
+    from flowctl.controlplane.client import InspectFailed, fetch_attachments
+
+    try:
+        return await fetch_attachments(endpoint, tls=tls)
+    except InspectFailed as failure:
+        print(f"flowctl: no ATTACHED column: flowctl.inspect failed: {failure}", file=sys.stderr)
+        return None

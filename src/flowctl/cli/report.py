@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flowctl.console.clean_text import plain_text
+from flowctl.console.figures import count_of
 from flowctl.console.status_rows import HEARTBEAT, ID, STATE, TYPE, UPTIME, StatusRow
 from flowctl.console.text_table import render_text_table
 from flowctl.errors import ComponentFailed, FlowctlError
@@ -32,11 +33,28 @@ def report_error(
         print(text, file=sys.stderr, flush=True)
 
 
+def report_notice(message: str, log_format: str = "text") -> None:
+    """One line on stderr that is not an error (e.g. the reader of stdout went away)."""
+    if log_format == "json":
+        text = json.dumps(
+            {"time": _now(), "level": "WARNING", "message": message}, ensure_ascii=False
+        )
+    else:
+        text = f"flowctl: {message}"
+    with contextlib.suppress(BrokenPipeError, ValueError):  # stderr may have gone too
+        print(text, file=sys.stderr, flush=True)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
 def _error_lines(error: FlowctlError, final_states: Sequence[StatusRow]) -> list[str]:
     lines = [f"flowctl: error: {error.message}"]
     if isinstance(error, ComponentFailed):
         if error.last_lines:
-            lines.append(f"last {len(error.last_lines)} lines from '{error.component_id}':")
+            last = count_of(len(error.last_lines), "line")
+            lines.append(f"last {last} from '{error.component_id}':")
             # Shown, not obeyed: a stray escape sequence must not eat the message.
             lines.extend(f"  {plain_text(line)}" for line in error.last_lines)
         else:
@@ -52,7 +70,7 @@ def _error_lines(error: FlowctlError, final_states: Sequence[StatusRow]) -> list
 
 def _error_object(error: FlowctlError, final_states: Sequence[StatusRow]) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
+        "time": _now(),
         "level": "ERROR",
         "message": error.message,
     }

@@ -12,14 +12,18 @@ import trio
 from cyclopts import Parameter
 from loguru import logger
 
+from flowctl.cli.early_signals import take_received
 from flowctl.cli.logging_setup import LogLevel, configure_logging
-from flowctl.cli.options import STOP_SIGNALS, Duration
-from flowctl.cli.report import report_error
+from flowctl.cli.option_checks import check_listen_address, check_log_dir
+from flowctl.cli.options import STOP_SIGNALS, Duration, Port, PositiveDuration, TlsFile
+from flowctl.cli.report import report_error, report_notice
+from flowctl.cli.tls_options import server_tls
+from flowctl.console.figures import count_of
 from flowctl.console.run_console import SUMMARY_INTERVAL, ConsoleOptions, RunConsole
 from flowctl.console.status_rows import component_row
 from flowctl.console.stdout_buffer import StdoutBuffer
 from flowctl.discovery import new_record, registered_run
-from flowctl.errors import FlowctlError, UsageError
+from flowctl.errors import FlowctlError
 from flowctl.events import EventBus
 from flowctl.exception_groups import first_error_of_type
 from flowctl.orchestrator import ProcessOrchestrator, open_run_guard
@@ -33,20 +37,25 @@ def run(
     pipeline: Path = Path("flow.yml"),
     /,
     *,
-    control_plane_port: int = 8080,
+    control_plane_port: Port = 8080,
     control_plane_address: str = "127.0.0.1",
     log_dir: Path = Path("logs"),
-    heartbeat_ttl: Duration = 30.0,
-    janitor_interval: Duration = 10.0,
-    heartbeat_interval: Duration = 10.0,
-    registration_timeout: Duration = 30.0,
+    heartbeat_ttl: PositiveDuration = 30.0,
+    janitor_interval: PositiveDuration = 10.0,
+    heartbeat_interval: PositiveDuration = 10.0,
+    registration_timeout: PositiveDuration = 30.0,
     shutdown_grace: Duration = 10.0,
-    orchestrator: Literal["process", "container"] = "process",
+    orchestrator: Literal["process"] = "process",
     status: bool = True,
     color: bool = True,
     log_level: LogLevel = "info",
     log_format: Literal["text", "json"] = "text",
     summary_interval: Annotated[Duration, Parameter(show=False)] = SUMMARY_INTERVAL,
+    tls_cert: TlsFile | None = None,
+    tls_key: TlsFile | None = None,
+    tls_ca_cert: TlsFile | None = None,
+    tls_client_cert: TlsFile | None = None,
+    tls_client_key: TlsFile | None = None,
 ) -> int:
     """Run a pipeline: control plane, every component, logs, until Ctrl+C or a failure.
 
@@ -69,9 +78,10 @@ def run(
     registration_timeout
         How long every component has to register before the run fails.
     shutdown_grace
-        How long components have to stop after SIGTERM before they are killed.
+        How long components have to stop after SIGTERM before they are killed
+        (0: at once).
     orchestrator
-        How components run: as local processes (container is not available yet).
+        How components run: as local processes, the only way for now.
     status
         The live status table at the bottom of a terminal (--no-status: logs only).
     color
@@ -83,20 +93,43 @@ def run(
         message, component).
     summary_interval
         Outside a terminal, how often a one-line summary is printed (0: never).
+    tls_cert
+        The control plane serves TLS only, with this PEM certificate (with --tls-key);
+        components get FLOWCTL_TLS_CA_CERT.
+    tls_key
+        The PEM private key of --tls-cert (unencrypted).
+    tls_ca_cert
+        Mutual TLS: only clients with a certificate signed by this PEM CA get in; given
+        to components as FLOWCTL_TLS_CA_CERT.
+    tls_client_cert
+        Mutual TLS: the PEM client certificate components show, as FLOWCTL_TLS_CERT
+        (with --tls-client-key; a component's env: may bring its own).
+    tls_client_key
+        Its PEM private key, given to components as FLOWCTL_TLS_KEY.
     """
     try:
-        if orchestrator == "container":
-            raise UsageError(
-                "--orchestrator container is not available yet; use --orchestrator process"
-            )
+        tls = server_tls(tls_cert, tls_key, tls_ca_cert, tls_client_cert, tls_client_key)
+        check_listen_address(control_plane_address)
+        check_log_dir(log_dir)
         model = load_pipeline(pipeline)
+        if tls is not None:
+            tls.context()  # a bad file stops here, before anything starts
+
     except FlowctlError as error:
         # Reported here so that --log-format json holds for a bad file too.
         report_error(error, (), log_format)
         return error.exit_status
     # Everything the run shows goes through this buffer: a reader that stops reading must
     # not stop the trio loop (the control plane, the janitor, Ctrl+C).
-    stdout = StdoutBuffer(sys.stdout)
+    stdout = StdoutBuffer(
+        sys.stdout,
+        # The run goes on (a pipeline is not stopped by its viewer): say so once.
+        on_reader_gone=lambda: report_notice(
+            f"output is no longer shown (its reader went away); the run goes on, "
+            f"each component's output still goes to {log_dir}/",
+            log_format,
+        ),
+    )
     console = RunConsole(
         ((component.id, component.role.value) for component in model.components),
         ConsoleOptions(log_format, color, status, summary_interval),
@@ -112,6 +145,7 @@ def run(
         heartbeat_interval=heartbeat_interval,
         registration_timeout=registration_timeout,
         shutdown_grace=shutdown_grace,
+        tls=tls,
     )
     try:
         return trio.run(_run, model, options, console, stdout)
@@ -168,6 +202,11 @@ async def _run_pipeline(
 ) -> None:
     # Signals are caught from the very start, so that Ctrl+C during start-up stops cleanly too.
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        # Noted before the receiver was open (see early_signals): stop before starting.
+        early = take_received()
+        if early:
+            logger.info(f"{signal.Signals(early[0]).name} received: stopping")
+            return
         async with (
             # The watchdog and the subreaper: no process of the run outlives flowctl.
             open_run_guard(watchdog_grace=min(options.shutdown_grace, WATCHDOG_GRACE)) as guard,
@@ -181,11 +220,14 @@ async def _run_pipeline(
             trio.open_nursery() as nursery,
         ):
             nursery.start_soon(_handle_signals, signals, run, console)
-            logger.info(f"control plane listening on {run.endpoint}")
-            record = new_record(pipeline.name, str(pipeline.file), run.endpoint)
+            # https://: `flowctl list` finds the run and knows to speak TLS to it.
+            endpoint = f"https://{run.endpoint}" if options.tls else run.endpoint
+            record = new_record(
+                pipeline.name, str(pipeline.file), endpoint, len(pipeline.components)
+            )
             with registered_run(record):
                 if await run.wait_ready():
-                    logger.info(f"all {len(run.components)} components registered")
+                    logger.info(f"all {count_of(len(run.components), 'component')} registered")
                 await run.wait()
             nursery.cancel_scope.cancel()
 
@@ -197,6 +239,8 @@ async def _handle_signals(
     async with trio.open_nursery() as nursery:
         async for signum in signals:
             console.stop_waiting()  # no component may stay blocked on a stalled stdout
+            if signum == signal.SIGINT:
+                console.start_fresh_line()  # not after the ^C the terminal echoed
             if not run.stopping:
                 name = signal.Signals(signum).name
                 logger.info(

@@ -7,29 +7,39 @@ import signal
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Literal
 
 import trio
 from loguru import logger
 
-from flowctl.cli.logging_setup import configure_logging
-from flowctl.cli.options import STOP_SIGNALS, Duration
+from flowctl.cli.logging_setup import LogLevel, configure_logging
+from flowctl.cli.options import STOP_SIGNALS, Port, PositiveDuration, TlsFile
+from flowctl.cli.tls_options import server_tls
 from flowctl.console.run_console import ConsoleOptions, RunConsole
 from flowctl.console.stdout_buffer import StdoutBuffer
 from flowctl.controlplane import InMemoryStorage, SqliteStorage, Storage, open_control_plane
+from flowctl.controlplane.private_files import PRIVATE_FOLDER, make_private
+from flowctl.controlplane.tls import ServerTls
 from flowctl.errors import UsageError
 from flowctl.events import EventBus
 
-DEFAULT_DB_PATH = "~/.flowctl/registry.sqlite3"
+FLOWCTL_HOME = "~/.flowctl"
+DEFAULT_DB_PATH = f"{FLOWCTL_HOME}/registry.sqlite3"
 
 
 def server(
     *,
-    port: int = 8080,
+    port: Port = 8080,
     address: str = "127.0.0.1",
-    heartbeat_ttl: Duration = 30.0,
-    janitor_interval: Duration = 10.0,
+    heartbeat_ttl: PositiveDuration = 30.0,
+    janitor_interval: PositiveDuration = 10.0,
     db_path: Path | None = None,
     persistence: bool = True,
+    log_level: LogLevel = "info",
+    log_format: Literal["text", "json"] = "text",
+    tls_cert: TlsFile | None = None,
+    tls_key: TlsFile | None = None,
+    tls_ca_cert: TlsFile | None = None,
 ) -> int:
     """Run the control plane alone until Ctrl+C or SIGTERM.
 
@@ -48,18 +58,33 @@ def server(
         (default ~/.flowctl/registry.sqlite3).
     persistence
         Keep the registry in --db-path (--no-persistence: in memory only).
+    log_level
+        The least important of flowctl's own messages shown.
+    log_format
+        text for people, json for programs: one JSON object per line (time, level,
+        message).
+    tls_cert
+        Serve TLS only, with this PEM certificate (with --tls-key).
+    tls_key
+        The PEM private key of --tls-cert (unencrypted).
+    tls_ca_cert
+        Mutual TLS: only clients with a certificate signed by this PEM CA get in.
     """
     if not persistence and db_path is not None:
         raise UsageError("--db-path and --no-persistence cannot be used together")
+    tls = server_tls(tls_cert, tls_key, tls_ca_cert)
+    if tls is not None:
+        tls.context()  # a bad file stops here, before the registry file or the port
     # No pipeline, so no status table: the events as log lines.
     # Through the buffer, as `flowctl run`: a stalled reader must not stop the server.
     stdout = StdoutBuffer(sys.stdout)
-    console = RunConsole([], ConsoleOptions(status_view=False, summary_interval=0), stdout)
-    configure_logging(console.write)
+    options = ConsoleOptions(log_format, status_view=False, summary_interval=0, pipeline=False)
+    console = RunConsole([], options, stdout)
+    configure_logging(console.write, log_level)
     registry_file = (db_path or Path(DEFAULT_DB_PATH)) if persistence else None
     with _open_storage(registry_file) as storage:
         return trio.run(
-            _serve, console, stdout, storage, address, port, heartbeat_ttl, janitor_interval
+            _serve, console, stdout, storage, address, port, heartbeat_ttl, janitor_interval, tls
         )
 
 
@@ -68,9 +93,22 @@ def _open_storage(db_path: Path | None) -> AbstractContextManager[Storage]:
     if db_path is None:
         logger.info("registry: in memory")
         return nullcontext(InMemoryStorage())
-    storage = SqliteStorage(db_path.expanduser().absolute())
+    path = db_path.expanduser().absolute()
+    _tighten_flowctl_home(path.parent)
+    storage = SqliteStorage(path)
     logger.info(f"registry: {storage.path} ({_services(storage.reloaded)} reloaded)")
     return storage
+
+
+def _tighten_flowctl_home(folder: Path) -> None:
+    """~/.flowctl is flowctl's: made private even when an older flowctl (or someone else)
+    created it open. Other folders are the user's choice, and left as they are."""
+    if folder != Path(FLOWCTL_HOME).expanduser().absolute() or not folder.is_dir():
+        return
+    try:
+        make_private(folder, PRIVATE_FOLDER)
+    except OSError as error:
+        logger.warning(f"cannot make {folder} private (mode 0700): {error.strerror}")
 
 
 def _services(count: int) -> str:
@@ -85,6 +123,7 @@ async def _serve(
     port: int,
     heartbeat_ttl: float,
     janitor_interval: float,
+    tls: ServerTls | None,
 ) -> int:
     events = EventBus()
     lifecycle = events.subscribe()
@@ -98,10 +137,10 @@ async def _serve(
                 janitor_interval=janitor_interval,
                 events=events,
                 storage=storage,
-            ) as control_plane,
+                tls=tls,
+            ),
             trio.open_nursery() as nursery,
         ):
-            logger.info(f"control plane listening on {control_plane.endpoint}")
             nursery.start_soon(console.run, lifecycle)
             async for signum in signals:
                 logger.info(f"{signal.Signals(signum).name} received: stopping")

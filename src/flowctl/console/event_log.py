@@ -9,6 +9,7 @@ from flowctl.events import (
     ComponentExited,
     ComponentStarted,
     ComponentStopping,
+    ControlPlaneListening,
     Event,
     HealthChanged,
     HeartbeatReceived,
@@ -23,9 +24,13 @@ class EventLine:
     component: str | None  # the component concerned (the `component` field in JSON)
 
 
-def describe_event(event: Event) -> EventLine | None:
-    """One line for a user, or None for an event not worth a line."""
+def describe_event(event: Event, in_pipeline: bool = True) -> EventLine | None:
+    """One line for a user, or None for an event not worth a line. `in_pipeline`: False for
+    a control plane that runs no pipeline (`flowctl server`), where no registration is a
+    stranger."""
     match event:
+        case ControlPlaneListening(endpoint=endpoint):
+            return EventLine("INFO", f"control plane listening on {endpoint}", None)
         case ComponentStarted(component_id=cid, pid=pid):
             return EventLine("INFO", f"started {cid} (pid {pid})", cid)
         case ComponentStopping(component_id=cid):
@@ -35,6 +40,10 @@ def describe_event(event: Event) -> EventLine | None:
             return EventLine("INFO", f"{cid} stopped ({text})", cid)
         case ComponentExited(component_id=cid, description=text):
             return EventLine("ERROR", f"{cid} {text} unexpectedly", cid)
+        case ServiceRegistered(service_id=sid, component_id=None, service_type=kind) if (
+            not in_pipeline
+        ):
+            return EventLine("INFO", f"registered {sid} ({kind})", None)
         case ServiceRegistered(
             service_id=sid, component_id=None, service_type=kind, unattached_reason=why
         ):

@@ -23,6 +23,11 @@ TELLING = (
 SKIPPED = ("uptime",)  # the table has its own uptime
 
 
+def count_of(count: int, noun: str) -> str:
+    """`1 component`, `3 components`: a count with its noun (regular plurals only)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def format_duration(seconds: float) -> str:
     """45s, 3m05s, 2h03m."""
     seconds = max(0, int(seconds))

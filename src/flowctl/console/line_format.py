@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -16,12 +17,14 @@ from flowctl.console.log_record import FLOWCTL_NAME, LogRecord
 from flowctl.console.palette import Palette
 
 if TYPE_CHECKING:  # rich is only imported when the terminal is coloured or live
+    from rich.console import Console
     from rich.text import Text
 
 STDOUT_MARK = "|"
 STDERR_MARK = "!"
 LEVEL_STYLES = {"WARNING": "yellow", "ERROR": "bold red", "CRITICAL": "bold red"}
 MAX_SHOWN = 4096  # characters of one line shown in the terminal; the log file has all
+MIN_WRAPPED = 30  # cells left for the message below which a long line is not indented
 
 
 def level_prefix(level: str) -> str:
@@ -52,7 +55,27 @@ class LineLayout:
         stamp, name, mark = self._head(record)
         return f"{stamp} {name} {mark} {self._body(record)}"
 
-    def rich(self, record: LogRecord) -> Text:
+    def rich(self, record: LogRecord, width: int | None = None) -> Text:
+        """The coloured line; wider than `width` cells, it is wrapped with each continuation
+        line indented under the message, so that the columns stay readable."""
+        line = self._rich_line(record)
+        if width is None or line.cell_len <= width:
+            return line
+        indent = self.message_column(record)
+        if width - indent < MIN_WRAPPED:
+            return line  # too narrow to indent: the terminal wraps it
+        from rich.text import Text
+
+        head, message = line[:indent], line[indent:]
+        wrapped = message.wrap(_measuring_console(), width - indent, overflow="fold")
+        return head + Text("\n" + " " * indent).join(wrapped)
+
+    def message_column(self, record: LogRecord) -> int:
+        """Where the message starts: after the timestamp, the padded name and the mark."""
+        stamp, name, mark = self._head(record)
+        return len(f"{stamp} {name} {mark} ")
+
+    def _rich_line(self, record: LogRecord) -> Text:
         from rich.text import Text
 
         stamp, name, mark = self._head(record)
@@ -71,6 +94,14 @@ class LineLayout:
             line.append(f" {mark} ", style="dim")
             line.append(self._body(record), style=LEVEL_STYLES.get(record.level, ""))
         return line
+
+
+@functools.cache
+def _measuring_console() -> Console:
+    """Text.wrap asks a Console only how wide characters are: any one will do."""
+    from rich.console import Console
+
+    return Console(width=1000, color_system=None)
 
 
 def json_line(record: LogRecord) -> str:

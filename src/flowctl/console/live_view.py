@@ -9,43 +9,59 @@ import trio
 
 from flowctl.console.component_status import PipelineStatus
 from flowctl.console.palette import Palette
-from flowctl.console.status_rows import ID, METRICS, STATE, STATUS_COLUMNS, component_row
+from flowctl.console.status_rows import ID, METRICS, STATE, StatusRow, component_row
+from flowctl.console.table_fit import FittedColumn, fit_columns, shorten_metrics
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
 REFRESH_INTERVAL = 0.5  # seconds; uptimes and heartbeat ages tick even when nothing happens
+ECHO_ROOM = 2  # cells: the terminal's echo of Ctrl+C, ^C
 TONE_STYLES = {"ok": "green", "warn": "yellow", "bad": "bold red", "idle": "dim"}
 
 
-def status_table(status: PipelineStatus, palette: Palette) -> Table:
+def status_table(status: PipelineStatus, palette: Palette, width: int) -> Table:
+    """The table within `width` cells: see table_fit.py for what gives way first."""
     from rich import box
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
+        padding=(0, 1, 0, 0),  # with the box's blank separator: table_fit.GAP cells
         title=status.headline(),  # the rows say the rest
         title_justify="left",
         title_style="bold",
     )
     now = status.now()
     rows = [component_row(component, now) for component in status.components.values()]
-    for column in STATUS_COLUMNS:
-        if column is METRICS:
-            # Only the metrics give way in a narrow terminal: ids, states and ages never.
-            table.add_column(column.header, no_wrap=True, overflow="ellipsis", ratio=1)
-        else:
-            width = max([len(column.header), *(len(column.value(row)) for row in rows)])
-            table.add_column(column.header, no_wrap=True, min_width=width)
+    fitted = fit_columns(rows, width)
+    for fit in fitted:
+        table.add_column(fit.column.header, width=fit.width, no_wrap=True, overflow="crop")
     for row in rows:
         # Colour the id and the state only; the rest stays quiet.
         styles = {ID: palette.colour(row.id), STATE: TONE_STYLES[row.tone]}
-        table.add_row(*(Text(c.value(row), style=styles.get(c, "")) for c in STATUS_COLUMNS))
+        table.add_row(*(_cell(fit, row, styles.get(fit.column, "")) for fit in fitted))
     return table
+
+
+def _cell(fit: FittedColumn, row: StatusRow, style: str) -> Text:
+    from rich.text import Text
+
+    value = fit.column.value(row)
+    if fit.column is METRICS:
+        value = shorten_metrics(value, fit.width)
+    return Text(value, style=style)
+
+
+def table_width(console_width: int) -> int:
+    """Cells the table may use: the last ones of the line stay free, so that the ^C a
+    terminal echoes after the table's last row does not wrap. A wrapped echo adds a line
+    rich does not know of, and its next redraw would leave the table's title behind."""
+    return max(1, console_width - ECHO_ROOM)
 
 
 class LiveStatusView:
@@ -90,4 +106,5 @@ class LiveStatusView:
                 live.update(self._table(), refresh=not self._behind())
 
     def _table(self) -> Table:
-        return status_table(self._status, self._palette)
+        # The console's width is read again at each redraw: a resized terminal is followed.
+        return status_table(self._status, self._palette, table_width(self._console.width))

@@ -11,6 +11,7 @@ waits for room) and nothing else; see stdout_buffer.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -39,11 +40,24 @@ class ConsoleOptions:
     colour: bool = True  # False for --no-color; NO_COLOR and a non-terminal also disable it
     status_view: bool = True  # False for --no-status
     summary_interval: float = SUMMARY_INTERVAL
+    # False for `flowctl server`: registrations are then no stranger to any pipeline.
+    pipeline: bool = True
 
 
 def colour_allowed(stream: TextIO, wanted: bool, env: Mapping[str, str] = os.environ) -> bool:
     # https://no-color.org: NO_COLOR set to anything but the empty string.
     return wanted and not env.get("NO_COLOR") and _is_terminal(stream)
+
+
+def _echoes_control_keys(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal that echoes Ctrl+C as `^C` where its cursor is."""
+    import termios
+
+    try:
+        local_modes = termios.tcgetattr(stream.fileno())[3]
+    except (AttributeError, ValueError, OSError, termios.error):
+        return False
+    return bool(local_modes & termios.ECHO and local_modes & termios.ECHOCTL)
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -67,12 +81,14 @@ class RunConsole:
         # A StdoutBuffer is file-like enough for every writer and for rich's Console.
         stream = cast(TextIO, stream or sys.stdout)
         self._output = output
+        self._stream = stream
         self._left_off = 0  # component lines not shown: the run was stopping, stdout full
         self.options = options
         self.status = PipelineStatus(components)
         self.layout = LineLayout(cid for cid, _ in components)
         colour = colour_allowed(stream, options.colour)
         self.live = options.log_format == "text" and options.status_view and _is_terminal(stream)
+        self._echoing = not self.live and _echoes_control_keys(stream)
         self._view: LiveStatusView | None = None
         self.writer: LineWriter
         if options.log_format == "json":
@@ -137,6 +153,17 @@ class RunConsole:
                 )
             self.writer.flush()
 
+    def start_fresh_line(self) -> None:
+        """Ctrl+C was pressed (SIGINT came): a terminal that echoes it left `^C` where the next
+        line would start, so that line starts on a line of its own. The live view needs no
+        help: its next redraw erases the echo with the table."""
+        if not self._echoing:
+            return
+        self.writer.flush()
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            self._stream.write("\n")
+            self._stream.flush()
+
     def stop_waiting(self) -> None:
         """The run is stopping: component output no longer waits for a slow reader, so that
         every component's output can be drained to its log and the stop stays bounded."""
@@ -147,7 +174,7 @@ class RunConsole:
         self.status.apply(event)
         if isinstance(event, ComponentStopping | ComponentExited):
             self.stop_waiting()  # a stop, or a failure that will stop the run
-        line = describe_event(event)
+        line = describe_event(event, in_pipeline=self.options.pipeline)
         if line is not None:
             logger.bind(component=line.component).log(line.level, line.text)
         if self._view is not None and not isinstance(event, HeartbeatReceived):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TextIO
 
@@ -32,8 +32,14 @@ class StdoutBuffer:
     """A file-like stdout (write, flush, isatty, encoding) written out by a worker thread
     while `draining()` runs. Written from the trio thread only."""
 
-    def __init__(self, stream: TextIO, limit: int = BACKLOG_LIMIT) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        limit: int = BACKLOG_LIMIT,
+        on_reader_gone: Callable[[], None] | None = None,
+    ) -> None:
         self._stream = stream
+        self._on_reader_gone = on_reader_gone  # called once, from the trio thread
         self._fd = stream.fileno()
         self.encoding: str = getattr(stream, "encoding", None) or "utf-8"
         self._limit = limit
@@ -119,6 +125,9 @@ class StdoutBuffer:
                 # go together. Abandoned on cancel: a blocked write(2) cannot be interrupted.
                 await trio.to_thread.run_sync(self._write_all, data, abandon_on_cancel=True)
                 self._in_flight = 0
+                if self.reader_gone and self._on_reader_gone is not None:
+                    self._on_reader_gone()
+                    self._on_reader_gone = None
                 self._room.set()
                 self._room = trio.Event()
 

@@ -76,9 +76,11 @@ class RichWriter:
             return
         from rich.text import Text
 
-        text = Text("\n").join(self._layout.rich(record) for record in records)
+        width = self.console.width  # read again each time: the terminal may be resized
+        text = Text("\n").join(self._layout.rich(record, width) for record in records)
         with contextlib.suppress(BrokenPipeError, ValueError):
-            # soft_wrap: the terminal wraps long lines; rich must not cut or re-flow them.
+            # soft_wrap: rich must not cut or re-flow the lines; the long ones come wrapped
+            # already, indented under the message column (LineLayout.rich).
             self.console.print(text, soft_wrap=True, highlight=False, markup=False)
 
     async def run(self) -> None:

@@ -1,4 +1,8 @@
-"""Reading one component entry: its keys, its types, and its command resolved to a full argv."""
+"""Reading one component entry: its keys, its types, and its command resolved to a full argv.
+
+Variables (`${NAME}`, interpolate.py) are expanded here, in `env` values, `command`, `args`
+and `working_dir`, so that an error names its place in the file.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from flowctl.pipeline.fields import (
     text_list,
     text_map,
 )
+from flowctl.pipeline.interpolate import Interpolator
 from flowctl.pipeline.known_types import KNOWN_COMPONENT_TYPES
 from flowctl.pipeline.model import Component, Role
 from flowctl.pipeline.problems import Invalid
@@ -35,10 +40,11 @@ EVENT_TYPE_KEYS = {
 }
 # Accepted for files written for the original (container use); passed through untouched.
 EXTRA_KEYS = ("volumes", "ports", "health_check", "health_port", "replicas", "resources")
-# Keys of later revisions of the original's component model (secrets, pipeline-level
-# dependencies, restart policy). The original decoded YAML leniently, so files carry them;
-# they are kept as plain data and not interpreted by the process orchestrator.
-LATER_ORIGINAL_KEYS = ("secrets", "depends_on", "restart_policy")
+# Keys of later revisions of the original's component model. The original decoded YAML
+# leniently, so files carry them; these two are kept as plain data, not interpreted
+# (restart_policy is reported at run start by the loader: it looks honoured but is not).
+# `depends_on`, the third, is read: a start dependency.
+LATER_ORIGINAL_KEYS = ("secrets", "restart_policy")
 COMPONENT_KEYS = (
     "id",
     "type",
@@ -47,6 +53,7 @@ COMPONENT_KEYS = (
     "env",
     "working_dir",
     "inputs",
+    "depends_on",
     *(key for pair in EVENT_TYPE_KEYS.items() for key in pair),
     "image",
     "config",
@@ -55,7 +62,9 @@ COMPONENT_KEYS = (
 )
 
 
-def read_component(value: Any, role: Role, place: str, base_dir: Path) -> Component:
+def read_component(
+    value: Any, role: Role, place: str, base_dir: Path, variables: Interpolator
+) -> Component:
     """The component declared at `place`; relative paths resolve against `base_dir`."""
     data = require_mapping(value, place, "a component (a mapping with id, command, inputs...)")
     check_keys(data, COMPONENT_KEYS, place)
@@ -64,8 +73,8 @@ def read_component(value: Any, role: Role, place: str, base_dir: Path) -> Compon
     )
     component_type = optional_text(data, "type", place)
     image = optional_text(data, "image", place)
-    working_dir = _working_dir(data, place, base_dir)
-    command, unused_args = _argv(data, place, component_type, image, working_dir)
+    working_dir = _working_dir(data, place, base_dir, variables)
+    command, unused_args = _argv(data, place, component_type, image, working_dir, variables)
     extra = _extra(data, place)
     if unused_args:
         extra["args"] = unused_args  # for whoever runs the image
@@ -74,9 +83,10 @@ def read_component(value: Any, role: Role, place: str, base_dir: Path) -> Compon
         role=role,
         type=component_type,
         command=command,
-        env=MappingProxyType(_env(data, place)),
+        env=MappingProxyType(_env(data, place, variables)),
         working_dir=working_dir,
         inputs=text_list(data, "inputs", place, "component ids"),
+        depends_on=text_list(data, "depends_on", place, "component ids"),
         input_event_types=_event_types(data, "input_event_types", place),
         output_event_types=_event_types(data, "output_event_types", place),
         image=image,
@@ -86,10 +96,13 @@ def read_component(value: Any, role: Role, place: str, base_dir: Path) -> Compon
     )
 
 
-def _working_dir(data: Mapping[str, Any], place: str, base_dir: Path) -> Path:
+def _working_dir(
+    data: Mapping[str, Any], place: str, base_dir: Path, variables: Interpolator
+) -> Path:
     text = optional_text(data, "working_dir", place)
     if text is None:
         return base_dir
+    text = variables.expand(text, at(place, "working_dir"))
     if not text:
         raise Invalid(at(place, "working_dir"), "must not be empty (leave it out for the default)")
     return base_dir / text  # an absolute value replaces base_dir
@@ -101,11 +114,15 @@ def _argv(
     component_type: str | None,
     image: str | None,
     working_dir: Path,
+    variables: Interpolator,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The full argv, and the args left over when there is no command to append them to."""
-    args = text_list(data, "args", place, "strings (arguments)")
+    args = tuple(
+        variables.expand(arg, at(at(place, "args"), index))
+        for index, arg in enumerate(text_list(data, "args", place, "strings (arguments)"))
+    )
     if present(data, "command"):
-        command = _command(data, place)
+        command = _command(data, place, variables)
     elif component_type is not None and component_type in KNOWN_COMPONENT_TYPES:
         command = KNOWN_COMPONENT_TYPES[component_type]
     elif image is not None:
@@ -125,15 +142,17 @@ def _argv(
     return (program, *rest, *args), ()
 
 
-def _command(data: Mapping[str, Any], place: str) -> tuple[str, ...]:
+def _command(data: Mapping[str, Any], place: str, variables: Interpolator) -> tuple[str, ...]:
     value = data["command"]
     here = at(place, "command")
     if isinstance(value, list):
-        command = text_list(data, "command", place, "strings (the program, then arguments)")
+        listed = text_list(data, "command", place, "strings (the program, then arguments)")
+        command = tuple(variables.expand(item, at(here, i)) for i, item in enumerate(listed))
     elif isinstance(value, Mapping):
         raise Invalid(here, "expected a list of strings or one string, got a mapping")
     else:
-        text = optional_text(data, "command", place) or ""
+        # Expanded before it is split, as compose does: a value with spaces gives words.
+        text = variables.expand(optional_text(data, "command", place) or "", here)
         try:
             command = tuple(shlex.split(text))
         except ValueError as error:  # e.g. an unclosed quote
@@ -141,7 +160,8 @@ def _command(data: Mapping[str, Any], place: str) -> tuple[str, ...]:
     if not command:
         raise Invalid(here, "is empty; give the program to run, e.g. command: [./bin/my-app]")
     if not command[0]:
-        raise Invalid(at(here, 0), "the program name is an empty string")
+        expanded = " (after expanding its variables)" if "$" in str(value) else ""
+        raise Invalid(at(here, 0), f"the program name is an empty string{expanded}")
     return command
 
 
@@ -160,12 +180,15 @@ def _no_default_command(component_type: str) -> str:
     )
 
 
-def _env(data: Mapping[str, Any], place: str) -> dict[str, str]:
+def _env(data: Mapping[str, Any], place: str, variables: Interpolator) -> dict[str, str]:
     env = text_map(data, "env", place, "variable names to values")
     for name in env:
         if not name or "=" in name or "\0" in name:
             raise Invalid(at(place, "env"), f"{name!r} is not a usable environment variable name")
-    return env
+    # Only values are expanded; names are taken as written (as compose does).
+    return {
+        name: variables.expand(value, at(at(place, "env"), name)) for name, value in env.items()
+    }
 
 
 def _event_types(data: Mapping[str, Any], key: str, place: str) -> tuple[str, ...]:

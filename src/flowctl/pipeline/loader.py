@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from flowctl.pipeline.fields import (
     required_text,
     text_map,
 )
+from flowctl.pipeline.interpolate import Interpolator, flowctl_environment
 from flowctl.pipeline.model import Component, Pipeline, Role
 from flowctl.pipeline.problems import Invalid
 from flowctl.pipeline.validate import check_graph
@@ -34,8 +36,12 @@ SPEC_KEYS = ("description", "driver", "config", "sources", "processors", "sinks"
 SECTIONS = (("sources", Role.SOURCE), ("processors", Role.PROCESSOR), ("sinks", Role.SINK))
 
 
-def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
-    """Read and validate a pipeline file; PipelineError names the file, place and reason."""
+def load_pipeline(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> Pipeline:
+    """Read and validate a pipeline file; PipelineError names the file, place and reason.
+
+    `${NAME}` in values is expanded from `environ` (default: flowctl's environment)."""
     shown = os.fspath(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")  # -sig: tolerate a BOM
@@ -49,18 +55,28 @@ def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
         raise PipelineError(shown, "", reason) from None
     except OSError as error:
         raise PipelineError(shown, "", f"cannot read the file: {error.strerror}") from None
-    return parse_pipeline(text, Path(path))
+    return parse_pipeline(text, Path(path), environ)
 
 
-def parse_pipeline(text: str, file: Path) -> Pipeline:
+def parse_pipeline(text: str, file: Path, environ: Mapping[str, str] | None = None) -> Pipeline:
     """Validate pipeline YAML text; `file` names it in messages and its folder is the base dir."""
+    variables = Interpolator(flowctl_environment(environ))
     try:
-        return _pipeline(read_yaml(text), Path(os.path.abspath(file)))
+        pipeline = _pipeline(read_yaml(text), Path(os.path.abspath(file)), variables)
     except Invalid as problem:
         raise PipelineError(os.fspath(file), problem.place, problem.reason) from None
+    shown = os.fspath(file)
+    warnings = [f"{shown}: {warning}" for warning in variables.warnings]
+    not_implemented = [c.id for c in pipeline.components if "restart_policy" in c.extra]
+    if not_implemented:
+        warnings.append(
+            f"{shown}: restart_policy is not implemented yet; a component that exits still "
+            f"stops the run (set for {', '.join(not_implemented)})"
+        )
+    return dataclasses.replace(pipeline, warnings=tuple(warnings))
 
 
-def _pipeline(document: Any, file: Path) -> Pipeline:
+def _pipeline(document: Any, file: Path, variables: Interpolator) -> Pipeline:
     if document is None:
         raise Invalid(
             "",
@@ -93,7 +109,7 @@ def _pipeline(document: Any, file: Path) -> Pipeline:
     return Pipeline(
         name=name,
         file=file,
-        components=_components(spec, file.parent),
+        components=_components(spec, file.parent, variables),
         description=description,
         namespace=namespace,
         labels=MappingProxyType(labels),
@@ -110,7 +126,9 @@ def _section(top: Mapping[str, Any], key: str, place: str, example: str) -> Mapp
     return require_mapping(value, at(place, key), "a mapping")
 
 
-def _components(spec: Mapping[str, Any], base_dir: Path) -> tuple[Component, ...]:
+def _components(
+    spec: Mapping[str, Any], base_dir: Path, variables: Interpolator
+) -> tuple[Component, ...]:
     components: list[Component] = []
     for key, role in SECTIONS:
         entries = spec.get(key)
@@ -122,7 +140,7 @@ def _components(spec: Mapping[str, Any], base_dir: Path) -> tuple[Component, ...
         if role is Role.SOURCE and not entries:
             raise Invalid(place, "at least one source is required (a component under 'sources')")
         components += [
-            read_component(entry, role, at(place, index), base_dir)
+            read_component(entry, role, at(place, index), base_dir, variables)
             for index, entry in enumerate(entries)
         ]
     check_graph(components)

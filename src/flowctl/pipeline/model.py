@@ -44,6 +44,9 @@ class Component:
     """The component's own environment from the file (not the inherited one)."""
     working_dir: Path = field(default_factory=Path.cwd)
     inputs: tuple[str, ...] = ()
+    """Upstream components: data flows from them, and this one starts once they registered."""
+    depends_on: tuple[str, ...] = ()
+    """Components this one starts after (once they registered), with no data flow meant."""
     input_event_types: tuple[str, ...] = ()
     output_event_types: tuple[str, ...] = ()
     image: str | None = None
@@ -52,7 +55,13 @@ class Component:
     """Where it was declared, e.g. "spec.processors[1]", for messages."""
     extra: Mapping[str, Any] = field(default_factory=_empty, hash=False)
     """Accepted keys this layer does not interpret (volumes, ports, health_check, health_port,
-    replicas, resources), plus "args" when there is no command to append them to."""
+    replicas, resources, secrets, restart_policy), plus "args" when there is no command to
+    append them to."""
+
+    @property
+    def waits_for(self) -> tuple[str, ...]:
+        """Every component that must have registered before this one starts, each once."""
+        return tuple(dict.fromkeys((*self.inputs, *self.depends_on)))
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,9 @@ class Pipeline:
     annotations: Mapping[str, str] = field(default_factory=_empty, hash=False)
     config: Mapping[str, Any] = field(default_factory=_empty, hash=False)
     driver: str | None = None
+    warnings: tuple[str, ...] = ()
+    """What the file asks that flowctl does differently, one line each, with the file and
+    the place (an unset variable, a key accepted but not implemented); shown at run start."""
 
     def component(self, component_id: str) -> Component:
         """The component with this id; KeyError if there is none."""
@@ -78,9 +90,11 @@ class Pipeline:
         raise KeyError(component_id)
 
     def start_levels(self) -> list[list[Component]]:
-        """Groups that can start together, each after all earlier ones (stop: reversed)."""
+        """Groups that can start together, each after all earlier ones (stop: reversed).
+
+        A component is in the level after the last of what it waits for (`waits_for`)."""
         return order.start_levels(self.components)
 
     def start_order(self) -> list[Component]:
-        """Every component, inputs before the components that read them."""
+        """Every component, after everything it waits for (inputs and depends_on)."""
         return [component for level in self.start_levels() for component in level]

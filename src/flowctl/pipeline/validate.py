@@ -1,4 +1,5 @@
-"""Checks across components: unique ids, inputs that name declared components, no cycles."""
+"""Checks across components: unique ids, `inputs` and `depends_on` that name declared
+components, no cycles through either."""
 
 from __future__ import annotations
 
@@ -31,14 +32,16 @@ def _check_unique_ids(components: Sequence[Component]) -> None:
 def _check_inputs(components: Sequence[Component]) -> None:
     ids = [component.id for component in components]
     for component in components:
-        for index, input_id in enumerate(component.inputs):
-            place = at(at(component.place, "inputs"), index)
-            if input_id == component.id:
-                raise Invalid(place, f"component '{input_id}' lists itself as an input")
-            if input_id not in ids:
-                others = [i for i in ids if i != component.id]
-                hint = did_you_mean(input_id, others, "declared components are")
-                raise Invalid(place, f"unknown component '{input_id}'{hint}")
+        for key, listed in (("inputs", component.inputs), ("depends_on", component.depends_on)):
+            for index, other_id in enumerate(listed):
+                place = at(at(component.place, key), index)
+                if other_id == component.id:
+                    where = "as an input" if key == "inputs" else "in depends_on"
+                    raise Invalid(place, f"component '{other_id}' lists itself {where}")
+                if other_id not in ids:
+                    others = [i for i in ids if i != component.id]
+                    hint = did_you_mean(other_id, others, "declared components are")
+                    raise Invalid(place, f"unknown component '{other_id}'{hint}")
 
 
 def _check_no_cycle(components: Sequence[Component]) -> None:
@@ -46,8 +49,16 @@ def _check_no_cycle(components: Sequence[Component]) -> None:
     if cycle is None:
         return
     path = " -> ".join(component.id for component in [*cycle, cycle[0]])
+    links = zip(cycle, [*cycle[1:], cycle[0]], strict=True)
+    if all(earlier.id in later.inputs for earlier, later in links):
+        raise Invalid(
+            cycle[0].place,
+            f"cycle in inputs: {path} (each arrow goes from an input to the component that "
+            "lists it); none of them could start first, so remove one of these inputs",
+        )
     raise Invalid(
         cycle[0].place,
-        f"cycle in inputs: {path} (each arrow goes from an input to the component that "
-        "lists it); none of them could start first, so remove one of these inputs",
+        f"cycle in inputs and depends_on: {path} (each arrow goes from a component to one "
+        "that lists it in inputs or depends_on); none of them could start first, so remove "
+        "one of these entries",
     )

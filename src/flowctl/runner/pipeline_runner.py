@@ -2,7 +2,14 @@
 
     async with open_pipeline("pipeline.yaml", control_plane_port=0) as run:
         await run.wait_ready()      # the registration barrier
+        await run.wait_metric("src", "total_processed", lambda n: n >= 10)
         await run.wait()            # until run.stop(), or a failure is raised
+
+Components that wait for nothing start before the block begins; every other one starts
+once everything in its `inputs` and `depends_on` has registered (compose's
+`condition: service_healthy`), so the pipeline comes up level by level. A task in the
+nursery does it, woken by registrations (no polling), and the registration timeout bounds
+all of it, from the first start to the last registration.
 
 Any failure (a component exits, the barrier times out) first stops the components in
 reverse dependency order within one grace period, then raises a typed error out of the
@@ -14,15 +21,17 @@ no path leaves a process behind.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
+from loguru import logger
 
 from flowctl.controlplane import EmbeddedControlPlane, open_control_plane
-from flowctl.errors import ComponentFailed, FlowctlError, RegistrationTimeout
+from flowctl.controlplane.tls import ServerTls
+from flowctl.errors import ComponentFailed, FlowctlError, RunStopped
 from flowctl.events import EventBus
 from flowctl.exception_groups import lone_exceptions_unwrapped
 from flowctl.orchestrator import (
@@ -34,12 +43,20 @@ from flowctl.orchestrator import (
 )
 from flowctl.pipeline import Component, Pipeline, load_pipeline
 from flowctl.runner.attach import PipelineAttacher
+from flowctl.runner.component_view import ComponentBoard, ComponentState, ComponentView
 from flowctl.runner.environment import check_can_start, component_environment
+from flowctl.runner.start_wait import registration_timeout
 from flowctl.runner.tail import OutputTail
 
 
 @dataclass(frozen=True)
 class RunOptions:
+    """How `open_pipeline` runs a pipeline: the `flowctl run` options, in seconds.
+
+    `control_plane_port=0` picks a free port (what tests want); `log_dir` gets one
+    `<component-id>.log` per component. Change a field with `dataclasses.replace`.
+    """
+
     control_plane_host: str = "127.0.0.1"
     control_plane_port: int = 8080
     log_dir: Path = Path("logs")
@@ -48,6 +65,8 @@ class RunOptions:
     heartbeat_interval: float = 10.0  # given to components as FLOWCTL_HEARTBEAT_INTERVAL
     registration_timeout: float = 30.0
     shutdown_grace: float = 10.0
+    # TLS for the control plane (off: plain text); components learn it from FLOWCTL_TLS_*.
+    tls: ServerTls | None = None
 
 
 async def _discard(component_id: str, stream: str, line: str) -> None:
@@ -55,7 +74,14 @@ async def _discard(component_id: str, stream: str, line: str) -> None:
 
 
 class PipelineRun:
-    """A running pipeline. Created by `open_pipeline`; not constructed directly."""
+    """A running pipeline, yielded by `open_pipeline` (never constructed directly).
+
+    `components` shows each component live; `wait_ready`, `wait_healthy` and
+    `wait_metric` wait for what a test or a program needs, woken by the run's events
+    (no polling). Every wait is cancelled by the caller's cancel scope (wrap it in
+    `trio.fail_after`); when the run fails meanwhile, the failure (ComponentFailed,
+    RegistrationTimeout) is raised out of the `async with` block instead.
+    """
 
     def __init__(
         self,
@@ -71,7 +97,10 @@ class PipelineRun:
         self.control_plane = control_plane
         self.options = options
         self.events = events
-        self.components: dict[str, RunningComponent] = {}
+        # The processes started so far, for the runner; users read `components`.
+        self._running: dict[str, RunningComponent] = {}
+        self._board = ComponentBoard((c.id, c.role.value) for c in pipeline.components)
+        events.listen(self._board.apply)
         self.failure: FlowctlError | None = None
         self._orchestrator = orchestrator
         self._nursery = nursery
@@ -79,48 +108,112 @@ class PipelineRun:
         self._tail = OutputTail()
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
+        self._ready = trio.Event()  # every component has registered
+        # The start of the components that wait for others, and the barrier: bounded by the
+        # registration timeout, cancelled by a stop (which waits for it to end first).
+        self._bring_up = trio.CancelScope()
+        self._bring_up_done: trio.Event | None = None
+        self._start_failure: FlowctlError | None = None
 
     @property
     def endpoint(self) -> str:
+        """The control plane as `host:port`, as components get it in FLOWCTL_ENDPOINT."""
         return self.control_plane.endpoint
+
+    @property
+    def components(self) -> Mapping[str, ComponentView]:
+        """Every component of the pipeline by id, in declaration order, live: its state,
+        pid, registration, last metrics and exit status. Read-only; each view is frozen
+        and replaced when the component changes."""
+        return self._board.views
 
     @property
     def stopping(self) -> bool:
         return self._stop_requested.is_set()
 
     def last_lines(self, component_id: str) -> list[str]:
+        """The last lines (up to 20) the component printed, stdout and stderr."""
         return self._tail.last(component_id)
 
     async def wait_ready(self) -> bool:
         """The registration barrier: wait until every component has registered.
 
-        Returns True when all registered, False when a stop was requested first. Raises
-        RegistrationTimeout (after stopping everything) when the timeout expires.
+        Returns True when all registered, False when a stop was requested first. When the
+        registration timeout (counted from the first start) expires, everything is stopped
+        and RegistrationTimeout is raised from the `async with` block.
         """
-        ids = [component.id for component in self.pipeline.components]
-        timeout_error: RegistrationTimeout | None = None
         async with trio.open_nursery() as nursery:
 
-            async def barrier() -> None:
-                nonlocal timeout_error
-                try:
-                    await self.control_plane.wait_registered(
-                        ids, timeout=self.options.registration_timeout
-                    )
-                except RegistrationTimeout as error:
-                    timeout_error = error
+            async def until(event: trio.Event) -> None:
+                await event.wait()
                 nursery.cancel_scope.cancel()
 
-            async def stop_requested() -> None:
-                await self._stop_requested.wait()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(barrier)
-            nursery.start_soon(stop_requested)
-        if timeout_error is not None:
-            await self._fail(timeout_error)
+            nursery.start_soon(until, self._ready)
+            nursery.start_soon(until, self._stop_requested)
         await self._unless_failed()
         return not self.stopping
+
+    async def wait_healthy(self, ids: Collection[str] | None = None) -> None:
+        """Wait until every component in `ids` (default: all of them) is registered and
+        healthy at the same time.
+
+        Raises ValueError for an id that is not a component, RunStopped when the run stops
+        first; a component that exits fails the run, whose error leaves the block.
+        """
+        wanted = self._known(ids)
+
+        def all_healthy(views: Mapping[str, ComponentView]) -> bool:
+            return all(views[cid].state is ComponentState.HEALTHY for cid in wanted)
+
+        await self._wait_for(all_healthy, f"{', '.join(wanted)} to be healthy")
+
+    async def wait_metric(
+        self,
+        component_id: str,
+        name: str,
+        predicate: Callable[[float], bool] = lambda value: True,
+    ) -> float:
+        """Wait for a heartbeat of `component_id` whose metric `name` satisfies
+        `predicate`, and return that value. Every heartbeat is checked as it arrives.
+
+        Raises ValueError for an unknown component, RunStopped when the run stops first,
+        and whatever `predicate` raises; a component that exits fails the run.
+        """
+        (cid,) = self._known([component_id])
+        seen: list[float] = []
+
+        def metric_matches(views: Mapping[str, ComponentView]) -> bool:
+            value = views[cid].metrics.get(name)
+            if value is not None and predicate(value):
+                seen.append(value)
+                return True
+            return False
+
+        await self._wait_for(metric_matches, f"metric {name!r} of {cid!r}")
+        return seen[0]
+
+    def _known(self, ids: Collection[str] | None) -> list[str]:
+        if ids is None:
+            return list(self.components)
+        if isinstance(ids, str):  # wait_healthy("src"): one id, not its letters
+            ids = [ids]
+        unknown = [cid for cid in ids if cid not in self.components]
+        if unknown:
+            raise ValueError(
+                f"not a component of pipeline {self.pipeline.name!r}: {', '.join(unknown)} "
+                f"(its components: {', '.join(self.components)})"
+            )
+        return list(ids)
+
+    async def _wait_for(
+        self, condition: Callable[[Mapping[str, ComponentView]], bool], what: str
+    ) -> None:
+        async def give_up() -> None:
+            await self._unless_failed()
+            if self.stopping:
+                raise RunStopped(what)
+
+        await self._board.wait_until(condition, give_up)
 
     async def wait(self) -> None:
         """Until the run has stopped (after `stop()`); a failure is raised from the block."""
@@ -139,13 +232,18 @@ class PipelineRun:
             await self._stopped.wait()
             return
         self._stop_requested.set()
+        self._board.poke()  # waits that can no longer succeed end now
         with trio.CancelScope(shield=True):
+            # No component may start once the stop has begun: it would miss its turn.
+            self._bring_up.cancel()
+            if self._bring_up_done is not None:
+                await self._bring_up_done.wait()
             await self._stop_in_order()
         self._stopped.set()
 
     def kill_all(self) -> None:
         """Kill every process group now (a second Ctrl+C)."""
-        for component in self.components.values():
+        for component in self._running.values():
             component.kill()
 
     async def _stop_in_order(self) -> None:
@@ -154,14 +252,14 @@ class PipelineRun:
             for level in reversed(self.pipeline.start_levels()):
                 async with trio.open_nursery() as nursery:
                     for component in level:
-                        running = self.components.get(component.id)
+                        running = self._running.get(component.id)
                         if running is not None and running.exit_status is None:
                             grace = max(0.0, deadline - trio.current_time())
                             nursery.start_soon(running.stop, grace)
         # Past the grace period: whatever survives is killed, then reaped.
         self.kill_all()
         with trio.move_on_after(5):
-            for running in self.components.values():
+            for running in self._running.values():
                 await running.wait()
 
     async def _fail(self, error: FlowctlError) -> None:
@@ -171,25 +269,70 @@ class PipelineRun:
         if self.failure is error:
             raise error
 
-    async def _start_all(self) -> None:
-        log_dir = self.options.log_dir
+    async def _start_first_level(self) -> None:
+        """Start what waits for nothing, and set the clock of the registration timeout."""
+        self._bring_up.deadline = trio.current_time() + self.options.registration_timeout
         for component in self.pipeline.start_order():
-            if self.stopping:
-                return
-            spec = LaunchSpec(
-                component_id=component.id,
-                argv=component.command,
-                env=component_environment(
-                    component,
-                    endpoint=self.endpoint,
-                    heartbeat_interval=self.options.heartbeat_interval,
-                ),
-                cwd=component.working_dir,
-                log_path=log_dir / f"{component.id}.log",
+            if not component.waits_for and not self.stopping:
+                await self._start(component)
+
+    def _begin_bring_up(self) -> None:
+        self._bring_up_done = trio.Event()
+        self._nursery.start_soon(self._bring_up_the_rest)
+
+    async def _bring_up_the_rest(self) -> None:
+        """Start each other component once what it waits for has registered, then wait for
+        every registration; a timeout, or a component that cannot start, fails the run."""
+        assert self._bring_up_done is not None
+        registry = self.control_plane.registry
+        try:
+            with self._bring_up:
+                async with trio.open_nursery() as starts:
+                    for component in self.pipeline.start_order():
+                        if component.id not in self._running:
+                            starts.start_soon(self._start_when_ready, component)
+                await registry.wait_for([component.id for component in self.pipeline.components])
+                self._ready.set()
+        finally:
+            self._bring_up_done.set()
+        if self._start_failure is not None:
+            await self._fail(self._start_failure)
+        elif not self._ready.is_set() and not self.stopping:
+            await self._fail(
+                registration_timeout(
+                    self.pipeline, self._running, registry, self.options.registration_timeout
+                )
             )
+
+    async def _start_when_ready(self, component: Component) -> None:
+        await self.control_plane.registry.wait_for(component.waits_for)
+        if self.stopping:
+            return
+        try:
+            await self._start(component)
+        except FlowctlError as error:
+            self._start_failure = self._start_failure or error
+            self._bring_up.cancel()
+
+    async def _start(self, component: Component) -> None:
+        log_dir = self.options.log_dir
+        spec = LaunchSpec(
+            component_id=component.id,
+            argv=component.command,
+            env=component_environment(
+                component,
+                endpoint=self.endpoint,
+                heartbeat_interval=self.options.heartbeat_interval,
+                tls=self.options.tls,
+            ),
+            cwd=component.working_dir,
+            log_path=log_dir / f"{component.id}.log",
+        )
+        # Shielded: a process half started when a stop comes would be known to nobody.
+        with trio.CancelScope(shield=True):
             running = await self._orchestrator.start(spec, self._nursery, self._on_output)
-            self.components[component.id] = running
-            self._nursery.start_soon(self._watch, component, running)
+        self._running[component.id] = running
+        self._nursery.start_soon(self._watch, component, running)
 
     async def _on_output(self, component_id: str, stream: str, line: str) -> None:
         self._tail.add(component_id, line)
@@ -221,11 +364,24 @@ async def open_pipeline(
     orchestrator: Orchestrator | None = None,
     parent_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[PipelineRun]:
-    """Start the control plane and every component; stop them all when the block ends."""
+    """Run a pipeline for the duration of the block: start its control plane and its
+    components, and stop them all (sinks first, within `shutdown_grace`) when it ends.
+
+    `pipeline` is a file (loaded, `${VARIABLES}` expanded from `parent_env`, default the
+    process environment) or a loaded Pipeline; `output` receives every line a component
+    prints (they always go to `<log_dir>/<id>.log`). Components that wait for nothing are
+    started before the block begins, the others once their inputs registered.
+
+    Raises PipelineError (a bad file), ComponentStartError (a command or folder that does
+    not exist), PortInUse, and out of the block ComponentFailed (a component exited) or
+    RegistrationTimeout. Cancelling the block kills every component's process group.
+    """
     if not isinstance(pipeline, Pipeline):
-        pipeline = load_pipeline(pipeline)
+        pipeline = load_pipeline(pipeline, parent_env)
     options = options or RunOptions()
     check_can_start(pipeline, parent_env)
+    for warning in pipeline.warnings:
+        logger.warning(warning)
     events = events or EventBus()
     orchestrator = orchestrator or ProcessOrchestrator(
         events=events, cancel_grace=options.shutdown_grace
@@ -242,6 +398,7 @@ async def open_pipeline(
                 janitor_interval=options.janitor_interval,
                 attacher=attacher,
                 events=events,
+                tls=options.tls,
             ) as control_plane,
             trio.open_nursery() as nursery,
         ):
@@ -254,12 +411,13 @@ async def open_pipeline(
                 nursery,
                 output or _discard,
             )
-            attacher.follow(run.components)  # attachment by process needs the main pids
+            attacher.follow(run._running)  # attachment by process needs the main pids
             try:
-                await run._start_all()
+                await run._start_first_level()
             except FlowctlError:
                 await run.stop()
                 raise
+            run._begin_bring_up()
             yield run
             await run.stop()
             nursery.cancel_scope.cancel()
