@@ -44,6 +44,25 @@ class ComponentExited:
 
 
 @dataclass(frozen=True)
+class ComponentRestarting:
+    """A component exited and its restart policy starts it again after `delay` seconds:
+    restart `attempt` of `max_restarts` (shown `restarting (2/5) in 4s`)."""
+
+    component_id: str
+    attempt: int
+    max_restarts: int
+    delay: float
+    exit_description: str  # how it ended, "exited with status 3"
+
+
+@dataclass(frozen=True)
+class ComponentCompleted:
+    """A job (`job: true`) exited with status 0: it did what it is for."""
+
+    component_id: str
+
+
+@dataclass(frozen=True)
 class ServiceRegistered:
     service_id: str
     service_type: str  # proto name, e.g. "SERVICE_TYPE_SOURCE", or the number if unnamed
@@ -72,6 +91,8 @@ Event = (
     | ComponentStarted
     | ComponentStopping
     | ComponentExited
+    | ComponentRestarting
+    | ComponentCompleted
     | ServiceRegistered
     | HeartbeatReceived
     | HealthChanged

@@ -40,6 +40,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--exit-after", type=float, default=None)
     parser.add_argument("--exit-code", type=int, default=0)
+    parser.add_argument(
+        "--exit-once",
+        default=None,
+        help="exit (as --exit-after says) only when this file does not exist yet, making it: "
+        "a component that crashes the first time and runs once restarted",
+    )
     parser.add_argument("--ignore-sigterm", action="store_true")
     parser.add_argument("--heartbeat", type=float, default=0.2)
     parser.add_argument(
@@ -180,7 +186,10 @@ async def main(args: argparse.Namespace) -> int:
         asyncio.get_running_loop().create_task(
             heartbeat(stub, ack.service_id, args.heartbeat, args.stop_heartbeat_after, args.metric)
         )
-    if args.exit_after is not None:
+    first_time = args.exit_once is None or not os.path.exists(args.exit_once)
+    if args.exit_once is not None and first_time:
+        note(args.exit_once, "exited once")
+    if args.exit_after is not None and first_time:
         await asyncio.sleep(args.exit_after)
         print(f"exiting with {args.exit_code}", file=sys.stderr, flush=True)
         return args.exit_code

@@ -1,5 +1,5 @@
 """`depends_on`: a start dependency without data flow, checked like `inputs`; and
-`restart_policy`, accepted but not implemented: one warning naming the components."""
+`restart_policy`, read (tests/policies has the rest)."""
 
 from __future__ import annotations
 
@@ -84,18 +84,18 @@ def test_a_cycle_through_inputs_and_depends_on_is_named() -> None:
     assert "remove one of these entries" in error.reason
 
 
-def test_restart_policy_is_accepted_with_one_warning_naming_the_components() -> None:
+def test_restart_policy_is_read_and_no_longer_warned_about() -> None:
     loaded = pipeline(
         """\
         sources: [{id: src, command: [x], restart_policy: always}]
         sinks: [{id: sink, command: [x], restart_policy: on-failure}, {id: quiet, command: [x]}]
         """
     )
-    assert loaded.component("src").extra["restart_policy"] == "always"
-    assert loaded.warnings == (
-        f"{FILE}: restart_policy is not implemented yet; a component that exits still "
-        "stops the run (set for src, sink)",
-    )
+    assert loaded.component("src").extra["restart_policy"] == "always"  # kept as written
+    assert loaded.component("src").restart.mode == "always"
+    assert loaded.component("sink").restart.mode == "on-failure"
+    assert loaded.component("quiet").restart.mode == "no"
+    assert loaded.warnings == ()
 
 
 def test_a_plain_file_has_no_warnings() -> None:

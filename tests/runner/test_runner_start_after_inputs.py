@@ -123,7 +123,7 @@ async def test_the_timeout_says_who_was_not_started_and_for_whom_they_waited(
     assert {run.components[cid].state for cid in ("proc", "sink")} == {ComponentState.NOT_STARTED}
 
 
-async def test_restart_policy_and_unset_variables_are_warned_about_at_run_start(
+async def test_unset_variables_are_warned_about_at_run_start_and_restart_policy_is_not(
     tmp_path: Path,
 ) -> None:
     path = write_pipeline(
@@ -149,9 +149,7 @@ async def test_restart_policy_and_unset_variables_are_warned_about_at_run_start(
     assert [line.rstrip("\n") for line in warnings] == [
         f"{path}: spec.sources[0].env.DATA: variable FLOWCTL_TEST_UNSET_VARIABLE is not set; "
         "using an empty string",
-        f"{path}: restart_policy is not implemented yet; a component that exits still stops "
-        "the run (set for src, sink)",
-    ]
+    ]  # restart_policy is honoured now: no warning about it (tests/policies)
 
 
 async def test_expanded_values_and_flowctl_python_reach_the_component(

@@ -8,6 +8,8 @@ import socket
 from pathlib import Path
 
 from flowctl.errors import UsageError
+from flowctl.pipeline import Pipeline
+from flowctl.pipeline.fields import did_you_mean
 
 
 def check_listen_address(address: str) -> None:
@@ -48,3 +50,15 @@ def check_log_dir(log_dir: Path) -> None:
             raise UsageError(
                 f"--log-dir {log_dir}: {folder} is a file, so no folder can be made in it"
             )
+
+
+def check_exit_code_from(component_id: str | None, pipeline: Pipeline) -> None:
+    """--exit-code-from names a component of the pipeline, or UsageError lists them."""
+    ids = [component.id for component in pipeline.components]
+    if component_id is None or component_id in ids:
+        return
+    hint = did_you_mean(component_id, ids, "its components are")
+    raise UsageError(
+        f"--exit-code-from {component_id}: not a component of pipeline "
+        f"'{pipeline.name}' ({pipeline.file.name}){hint}"
+    )

@@ -14,7 +14,11 @@ from loguru import logger
 
 from flowctl.cli.early_signals import take_received
 from flowctl.cli.logging_setup import LogLevel, configure_logging
-from flowctl.cli.option_checks import check_listen_address, check_log_dir
+from flowctl.cli.option_checks import (
+    check_exit_code_from,
+    check_listen_address,
+    check_log_dir,
+)
 from flowctl.cli.options import STOP_SIGNALS, Duration, Port, PositiveDuration, TlsFile
 from flowctl.cli.report import report_error, report_notice
 from flowctl.cli.tls_options import server_tls
@@ -56,6 +60,7 @@ def run(
     tls_ca_cert: TlsFile | None = None,
     tls_client_cert: TlsFile | None = None,
     tls_client_key: TlsFile | None = None,
+    exit_code_from: str | None = None,
 ) -> int:
     """Run a pipeline: control plane, every component, logs, until Ctrl+C or a failure.
 
@@ -106,12 +111,15 @@ def run(
         (with --tls-client-key; a component's env: may bring its own).
     tls_client_key
         Its PEM private key, given to components as FLOWCTL_TLS_KEY.
+    exit_code_from
+        A component ID: when it exits, the run stops and exits with its status.
     """
     try:
         tls = server_tls(tls_cert, tls_key, tls_ca_cert, tls_client_cert, tls_client_key)
         check_listen_address(control_plane_address)
         check_log_dir(log_dir)
         model = load_pipeline(pipeline)
+        check_exit_code_from(exit_code_from, model)
         if tls is not None:
             tls.context()  # a bad file stops here, before anything starts
 
@@ -132,7 +140,13 @@ def run(
     )
     console = RunConsole(
         ((component.id, component.role.value) for component in model.components),
-        ConsoleOptions(log_format, color, status, summary_interval),
+        ConsoleOptions(
+            log_format,
+            color,
+            status,
+            summary_interval,
+            jobs=frozenset(component.id for component in model.components if component.job),
+        ),
         stdout,
     )
     configure_logging(console.write, log_level)
@@ -146,6 +160,7 @@ def run(
         registration_timeout=registration_timeout,
         shutdown_grace=shutdown_grace,
         tls=tls,
+        exit_code_from=exit_code_from,
     )
     try:
         return trio.run(_run, model, options, console, stdout)
@@ -177,10 +192,11 @@ async def _run_with_console(pipeline: Pipeline, options: RunOptions, console: Ru
     events = EventBus()
     lifecycle = events.subscribe()
     failure: FlowctlError | None = None
+    status = 0
     async with trio.open_nursery() as console_tasks:
         await console_tasks.start(console.run, lifecycle)
         try:
-            await _run_pipeline(pipeline, options, console, events)
+            status = await _run_pipeline(pipeline, options, console, events)
         except FlowctlError as error:
             failure = error  # raised outside the nursery, so not wrapped in a group
         except BaseExceptionGroup as group:
@@ -194,19 +210,21 @@ async def _run_with_console(pipeline: Pipeline, options: RunOptions, console: Ru
     if failure is not None:
         raise failure
     logger.info("stopped")
-    return 0
+    return status
 
 
 async def _run_pipeline(
     pipeline: Pipeline, options: RunOptions, console: RunConsole, events: EventBus
-) -> None:
+) -> int:
+    """The run's exit status when it ends without a failure: 0, or with --exit-code-from
+    that component's."""
     # Signals are caught from the very start, so that Ctrl+C during start-up stops cleanly too.
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         # Noted before the receiver was open (see early_signals): stop before starting.
         early = take_received()
         if early:
             logger.info(f"{signal.Signals(early[0]).name} received: stopping")
-            return
+            return 0
         async with (
             # The watchdog and the subreaper: no process of the run outlives flowctl.
             open_run_guard(watchdog_grace=min(options.shutdown_grace, WATCHDOG_GRACE)) as guard,
@@ -226,10 +244,19 @@ async def _run_pipeline(
                 pipeline.name, str(pipeline.file), endpoint, len(pipeline.components)
             )
             with registered_run(record):
-                if await run.wait_ready():
-                    logger.info(f"all {count_of(len(run.components), 'component')} registered")
+                if await run.wait_ready() and run.registering:
+                    logger.info(f"all {count_of(len(run.registering), 'component')} registered")
                 await run.wait()
             nursery.cancel_scope.cancel()
+        _say_why_it_ended(run)
+        return run.exit_status
+
+
+def _say_why_it_ended(run: PipelineRun) -> None:
+    if run.ended_by == "completed":
+        logger.info(f"all {count_of(len(run.components), 'component')} completed")
+    elif run.ended_by is not None:
+        logger.info(f"{run.ended_by}: the run ends with status {run.exit_status}")
 
 
 async def _handle_signals(

@@ -5,13 +5,16 @@ The live view, the periodic summary and the final table after a failure all read
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from flowctl.events import (
+    ComponentCompleted,
     ComponentExited,
+    ComponentRestarting,
     ComponentStarted,
     ComponentStopping,
     Event,
@@ -37,6 +40,15 @@ class ComponentStatus:
     exit_expected: bool = False
     last_heartbeat_at: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    completed: bool = False  # a job that exited 0
+    restart_attempt: int = 0  # while waiting to be started again: which restart, of how many
+    restart_limit: int = 0
+    restart_due: float | None = None  # clock time of the next start
+    clock: Clock = time.monotonic
+
+    @property
+    def restarting(self) -> bool:
+        return self.restart_due is not None and not self.stopping
 
     @property
     def exited(self) -> bool:
@@ -45,7 +57,11 @@ class ComponentStatus:
     @property
     def state(self) -> str:
         """starting, waiting to register, healthy, unhealthy, stopping, stopped, exited N,
-        killed, killed by SIGNAL."""
+        killed, killed by SIGNAL, completed, restarting (2/5) in 4s."""
+        if self.completed:
+            return "completed"
+        if self.restarting:
+            return self._restart_state()
         if self.returncode is not None:
             return self._exit_state()
         if self.stopping:
@@ -55,6 +71,13 @@ class ComponentStatus:
         if not self.registered:
             return "waiting to register"
         return "healthy" if self.healthy else "unhealthy"
+
+    def _restart_state(self) -> str:
+        assert self.restart_due is not None
+        left = max(0.0, self.restart_due - self.clock())
+        # Whole seconds, rounded up, as a countdown reads; under one, in tenths.
+        shown = f"{math.ceil(left)}s" if left >= 1 else f"{math.ceil(left * 10) / 10:g}s"
+        return f"restarting ({self.restart_attempt}/{self.restart_limit}) in {shown}"
 
     def _exit_state(self) -> str:
         code = self.returncode
@@ -75,9 +98,11 @@ class ComponentStatus:
     def tone(self) -> str:
         """ok, warn, bad or idle: how the state should catch the eye."""
         state = self.state
-        if state == "healthy":
+        if state in ("healthy", "completed"):
             return "ok"
         if state in ("unhealthy", "waiting to register", "stopping", "starting"):
+            return "warn"
+        if self.restarting:
             return "warn"
         if (self.exited and not self.exit_expected) or state == "killed":
             return "bad"
@@ -89,7 +114,7 @@ class PipelineStatus:
 
     def __init__(self, components: Iterable[tuple[str, str]], clock: Clock = time.monotonic):
         self._clock = clock
-        self.components = {cid: ComponentStatus(cid, kind) for cid, kind in components}
+        self.components = {cid: ComponentStatus(cid, kind, clock=clock) for cid, kind in components}
         self._service_to_component: dict[str, str] = {}
 
     def now(self) -> float:
@@ -100,7 +125,17 @@ class PipelineStatus:
         match event:
             case ComponentStarted(component_id=cid, pid=pid) if cid in self.components:
                 status = self.components[cid]
+                if status.restart_due is not None:  # started again: a new process's life
+                    status.restart_due, status.returncode, status.ended_at = None, None, None
+                    status.registered, status.exit_expected = False, False
+                    status.last_heartbeat_at = None
                 status.pid, status.started_at = pid, now
+            case ComponentRestarting(component_id=cid) if cid in self.components:
+                status = self.components[cid]
+                status.restart_attempt, status.restart_limit = event.attempt, event.max_restarts
+                status.restart_due = now + event.delay
+            case ComponentCompleted(component_id=cid) if cid in self.components:
+                self.components[cid].completed = True
             case ComponentStopping(component_id=cid) if cid in self.components:
                 self.components[cid].stopping = True
             case ComponentExited(component_id=cid) if cid in self.components:
@@ -123,9 +158,15 @@ class PipelineStatus:
         return sum(1 for status in self.components.values() if status.state == "healthy")
 
     def headline(self) -> str:
-        return f"{self.healthy_count()}/{len(self.components)} healthy"
+        done = sum(1 for status in self.components.values() if status.completed)
+        completed = f", {done} completed" if done else ""
+        return f"{self.healthy_count()}/{len(self.components)} healthy{completed}"
 
     def summary(self) -> str:
         """One line: `3/3 healthy`, then whoever is not, and how."""
-        others = [f"{s.id} {s.state}" for s in self.components.values() if s.state != "healthy"]
+        others = [
+            f"{s.id} {s.state}"
+            for s in self.components.values()
+            if s.state not in ("healthy", "completed")
+        ]
         return f"{self.headline()}; {', '.join(others)}" if others else self.headline()

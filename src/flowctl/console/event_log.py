@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from flowctl.console.figures import telling_metrics
+from flowctl.durations import format_duration
 from flowctl.events import (
+    ComponentCompleted,
     ComponentExited,
+    ComponentRestarting,
     ComponentStarted,
     ComponentStopping,
     ControlPlaneListening,
@@ -24,10 +28,12 @@ class EventLine:
     component: str | None  # the component concerned (the `component` field in JSON)
 
 
-def describe_event(event: Event, in_pipeline: bool = True) -> EventLine | None:
+def describe_event(
+    event: Event, in_pipeline: bool = True, jobs: AbstractSet[str] = frozenset()
+) -> EventLine | None:
     """One line for a user, or None for an event not worth a line. `in_pipeline`: False for
     a control plane that runs no pipeline (`flowctl server`), where no registration is a
-    stranger."""
+    stranger. `jobs`: components meant to finish, whose exit 0 is said as `completed`."""
     match event:
         case ControlPlaneListening(endpoint=endpoint):
             return EventLine("INFO", f"control plane listening on {endpoint}", None)
@@ -38,8 +44,16 @@ def describe_event(event: Event, in_pipeline: bool = True) -> EventLine | None:
         case ComponentExited(component_id=cid, description=text, expected=True):
             # Asked to stop, "was killed by SIGTERM" is just how npm and shells say "stopped".
             return EventLine("INFO", f"{cid} stopped ({text})", cid)
+        case ComponentExited(component_id=cid, returncode=0) if cid in jobs:
+            return None  # the runner's ComponentCompleted says it
         case ComponentExited(component_id=cid, description=text):
             return EventLine("ERROR", f"{cid} {text} unexpectedly", cid)
+        case ComponentRestarting(component_id=cid, attempt=n, max_restarts=limit, delay=delay):
+            return EventLine(
+                "WARNING", f"{cid}: restarting ({n}/{limit}) in {format_duration(delay)}", cid
+            )
+        case ComponentCompleted(component_id=cid):
+            return EventLine("INFO", f"{cid} completed", cid)
         case ServiceRegistered(service_id=sid, component_id=None, service_type=kind) if (
             not in_pipeline
         ):

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal, TextIO, cast
 
 import trio
@@ -42,6 +43,8 @@ class ConsoleOptions:
     summary_interval: float = SUMMARY_INTERVAL
     # False for `flowctl server`: registrations are then no stranger to any pipeline.
     pipeline: bool = True
+    # Components meant to finish (`job: true`): their exit 0 is no error line.
+    jobs: frozenset[str] = frozenset()
 
 
 def colour_allowed(stream: TextIO, wanted: bool, env: Mapping[str, str] = os.environ) -> bool:
@@ -174,7 +177,11 @@ class RunConsole:
         self.status.apply(event)
         if isinstance(event, ComponentStopping | ComponentExited):
             self.stop_waiting()  # a stop, or a failure that will stop the run
-        line = describe_event(event, in_pipeline=self.options.pipeline)
+        if isinstance(event, HeartbeatReceived):
+            # One per heartbeat and shown with --log-level debug only: formatted only then.
+            logger.opt(lazy=True).bind(component=None).log("DEBUG", "{}", partial(_text, event))
+            return
+        line = describe_event(event, in_pipeline=self.options.pipeline, jobs=self.options.jobs)
         if line is not None:
             logger.bind(component=line.component).log(line.level, line.text)
         if self._view is not None and not isinstance(event, HeartbeatReceived):
@@ -184,3 +191,8 @@ class RunConsole:
         while True:
             await trio.sleep(self.options.summary_interval)
             logger.info(self.status.summary())
+
+
+def _text(event: Event) -> str:
+    line = describe_event(event)
+    return line.text if line is not None else ""

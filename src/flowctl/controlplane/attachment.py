@@ -36,6 +36,9 @@ class Attachment:
 
     component_id: str
     how: str  # one of ATTACHED_BY
+    # The component was started again (a restart): this registration replaces whatever
+    # was attached to it before, so it stays one service.
+    replaces_earlier: bool = False
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,8 @@ class ServiceRegistry:
         with self._storage.transaction():
             verdict = self._attach(info, peer)
             attachment = verdict if isinstance(verdict, Attachment) else None
+            if attachment is not None and attachment.replaces_earlier:
+                self._drop_earlier(attachment.component_id, keep=info.service_id)
             record = ServiceRecord(
                 service_id=info.service_id or self._assign_id(info, attachment, now),
                 info=info,
@@ -226,6 +228,15 @@ class ServiceRegistry:
             if r.attachment is not None and r.service_id != replaced
         }
         return self._attacher.attach(info, peer, attached)
+
+    def _drop_earlier(self, component_id: str, keep: str) -> None:
+        """Forget the registrations attached to a restarted component, but the one with the
+        id `keep` (replaced in place); the component id itself is freed for an anonymous one."""
+        for record in self._storage.list():
+            attached = record.attachment
+            mine = attached is not None and attached.component_id == component_id
+            if mine and record.service_id != keep:
+                self._storage.delete(record.service_id)
 
     def _assign_id(self, info: pb.ServiceInfo, attachment: Attachment | None, now: datetime) -> str:
         if attachment is not None and self._storage.get(attachment.component_id) is None:

@@ -30,6 +30,7 @@ from flowctl.pipeline.fields import (
 )
 from flowctl.pipeline.interpolate import Interpolator
 from flowctl.pipeline.known_types import KNOWN_COMPONENT_TYPES
+from flowctl.pipeline.lifecycle import LIFECYCLE_KEYS, read_job, read_restart_policy
 from flowctl.pipeline.model import Component, Role
 from flowctl.pipeline.problems import Invalid
 
@@ -41,9 +42,9 @@ EVENT_TYPE_KEYS = {
 # Accepted for files written for the original (container use); passed through untouched.
 EXTRA_KEYS = ("volumes", "ports", "health_check", "health_port", "replicas", "resources")
 # Keys of later revisions of the original's component model. The original decoded YAML
-# leniently, so files carry them; these two are kept as plain data, not interpreted
-# (restart_policy is reported at run start by the loader: it looks honoured but is not).
-# `depends_on`, the third, is read: a start dependency.
+# leniently, so files carry them; `secrets` is kept as plain data, not interpreted;
+# `restart_policy` is kept as written too (for whoever runs containers) and read into the
+# component's RestartPolicy (lifecycle.py). `depends_on`, the third, is a start dependency.
 LATER_ORIGINAL_KEYS = ("secrets", "restart_policy")
 COMPONENT_KEYS = (
     "id",
@@ -59,6 +60,7 @@ COMPONENT_KEYS = (
     "config",
     *EXTRA_KEYS,
     *LATER_ORIGINAL_KEYS,
+    *(key for key in LIFECYCLE_KEYS if key not in LATER_ORIGINAL_KEYS),
 )
 
 
@@ -76,6 +78,7 @@ def read_component(
     working_dir = _working_dir(data, place, base_dir, variables)
     command, unused_args = _argv(data, place, component_type, image, working_dir, variables)
     extra = _extra(data, place)
+    restart = read_restart_policy(data, place)
     if unused_args:
         extra["args"] = unused_args  # for whoever runs the image
     return Component(
@@ -93,6 +96,8 @@ def read_component(
         config=MappingProxyType(free_mapping(data, "config", place)),
         place=place,
         extra=MappingProxyType(extra),
+        restart=restart,
+        job=read_job(data, place, restart),
     )
 
 

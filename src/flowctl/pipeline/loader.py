@@ -67,12 +67,6 @@ def parse_pipeline(text: str, file: Path, environ: Mapping[str, str] | None = No
         raise PipelineError(os.fspath(file), problem.place, problem.reason) from None
     shown = os.fspath(file)
     warnings = [f"{shown}: {warning}" for warning in variables.warnings]
-    not_implemented = [c.id for c in pipeline.components if "restart_policy" in c.extra]
-    if not_implemented:
-        warnings.append(
-            f"{shown}: restart_policy is not implemented yet; a component that exits still "
-            f"stops the run (set for {', '.join(not_implemented)})"
-        )
     return dataclasses.replace(pipeline, warnings=tuple(warnings))
 
 

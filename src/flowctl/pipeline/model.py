@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from flowctl.pipeline import order
+from flowctl.pipeline.lifecycle import RestartPolicy
 
 
 def _empty() -> Mapping[str, Any]:
@@ -55,8 +56,12 @@ class Component:
     """Where it was declared, e.g. "spec.processors[1]", for messages."""
     extra: Mapping[str, Any] = field(default_factory=_empty, hash=False)
     """Accepted keys this layer does not interpret (volumes, ports, health_check, health_port,
-    replicas, resources, secrets, restart_policy), plus "args" when there is no command to
-    append them to."""
+    replicas, resources, secrets, and restart_policy as written), plus "args" when there is
+    no command to append them to."""
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    """What happens when its process exits: restart_policy, max_restarts, restart_delay."""
+    job: bool = False
+    """Meant to finish: exit 0 is success (`completed`), and it need not register."""
 
     @property
     def waits_for(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Set
+from dataclasses import replace
 from functools import partial
 from typing import Protocol
 
@@ -76,6 +77,13 @@ class PipelineAttacher:
         self._locate = locate or partial(locate_peer, mark=mark)
         self._running: Mapping[str, HasPid] = {}
         self._owners: OrderedDict[PeerInfo, ConnectionOwner] = OrderedDict()
+        # Components started again by their restart policy: a registration attached to one
+        # replaces the earlier ones (one service per component), and step 4 may pick it
+        # although its earlier registration is still listed.
+        self._restarted: set[str] = set()
+
+    def mark_restarted(self, component_id: str) -> None:
+        self._restarted.add(component_id)
 
     def follow(self, running: Mapping[str, HasPid]) -> None:
         """Read each component's main pid from `running` (a live mapping, filled as
@@ -83,6 +91,14 @@ class PipelineAttacher:
         self._running = running
 
     def attach(
+        self, info: pb.ServiceInfo, peer: PeerInfo | None, attached: Set[str]
+    ) -> Attachment | NotAttached:
+        verdict = self._attach(info, peer, attached - self._restarted)
+        if isinstance(verdict, Attachment) and verdict.component_id in self._restarted:
+            return replace(verdict, replaces_earlier=True)
+        return verdict
+
+    def _attach(
         self, info: pb.ServiceInfo, peer: PeerInfo | None, attached: Set[str]
     ) -> Attachment | NotAttached:
         if info.service_id in self._components:

@@ -18,7 +18,9 @@ from types import MappingProxyType
 import trio
 
 from flowctl.events import (
+    ComponentCompleted,
     ComponentExited,
+    ComponentRestarting,
     ComponentStarted,
     ComponentStopping,
     Event,
@@ -38,6 +40,8 @@ class ComponentState(StrEnum):
     UNHEALTHY = "unhealthy"  # registered, but silent for longer than the heartbeat TTL
     STOPPING = "stopping"  # flowctl sent SIGTERM
     EXITED = "exited"  # see `ComponentView.exit_status`
+    RESTARTING = "restarting"  # exited, started again after `ComponentView.restart.delay`
+    COMPLETED = "completed"  # a job that exited 0
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,17 @@ class Registration:
 
     service_id: str
     attached_by: str
+
+
+@dataclass(frozen=True)
+class RestartWait:
+    """A restart to come: the `attempt`-th of `max_restarts`, `delay` seconds after the exit
+    (`restarting (2/5) in 4s`)."""
+
+    attempt: int
+    max_restarts: int
+    delay: float
+    exit_description: str  # how the process before it ended
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,8 @@ class ComponentView:
     heartbeats: int = 0  # received since it registered
     stop_requested: bool = False  # flowctl asked it to stop
     exit_status: ExitStatus | None = None  # once its main process exited
+    restarts: int = 0  # started again by its restart policy (since it last recovered)
+    restart: RestartWait | None = None  # while it waits to be started again
 
     @property
     def healthy(self) -> bool:
@@ -106,8 +123,26 @@ class ComponentBoard:
                 # An outside client may have registered for it already (by id).
                 registered = True if self._views[cid].registration else None
                 self._change(
-                    cid, pid=pid, state=ComponentState.WAITING_TO_REGISTER, healthy=registered
+                    cid,
+                    pid=pid,
+                    state=ComponentState.WAITING_TO_REGISTER,
+                    healthy=registered,
+                    restart=None,
+                    exit_status=None,
                 )
+            case ComponentRestarting(component_id=cid) if cid in self._views:
+                # Its registration was the exited process's: the next one must register.
+                self._change(
+                    cid,
+                    state=ComponentState.RESTARTING,
+                    registration=None,
+                    restarts=event.attempt,
+                    restart=RestartWait(
+                        event.attempt, event.max_restarts, event.delay, event.exit_description
+                    ),
+                )
+            case ComponentCompleted(component_id=cid) if cid in self._views:
+                self._change(cid, state=ComponentState.COMPLETED)
             case ComponentStopping(component_id=cid) if cid in self._views:
                 self._change(cid, stop_requested=True, state=ComponentState.STOPPING)
             case ComponentExited(component_id=cid) if cid in self._views:

@@ -20,6 +20,7 @@ no path leaves a process behind.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ from loguru import logger
 from flowctl.controlplane import EmbeddedControlPlane, open_control_plane
 from flowctl.controlplane.tls import ServerTls
 from flowctl.errors import ComponentFailed, FlowctlError, RunStopped
-from flowctl.events import EventBus
+from flowctl.events import ComponentCompleted, ComponentRestarting, EventBus
 from flowctl.exception_groups import lone_exceptions_unwrapped
 from flowctl.orchestrator import (
     LaunchSpec,
@@ -45,6 +46,7 @@ from flowctl.pipeline import Component, Pipeline, load_pipeline
 from flowctl.runner.attach import PipelineAttacher
 from flowctl.runner.component_view import ComponentBoard, ComponentState, ComponentView
 from flowctl.runner.environment import check_can_start, component_environment
+from flowctl.runner.restarts import RestartBudget
 from flowctl.runner.start_wait import registration_timeout
 from flowctl.runner.tail import OutputTail
 
@@ -67,6 +69,9 @@ class RunOptions:
     shutdown_grace: float = 10.0
     # TLS for the control plane (off: plain text); components learn it from FLOWCTL_TLS_*.
     tls: ServerTls | None = None
+    # When this component exits, the run stops and its status is the run's (compose's
+    # --exit-code-from); no restart policy applies to it.
+    exit_code_from: str | None = None
 
 
 async def _discard(component_id: str, stream: str, line: str) -> None:
@@ -92,6 +97,7 @@ class PipelineRun:
         events: EventBus,
         nursery: trio.Nursery,
         output: OutputSink,
+        attacher: PipelineAttacher | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.control_plane = control_plane
@@ -114,6 +120,15 @@ class PipelineRun:
         self._bring_up = trio.CancelScope()
         self._bring_up_done: trio.Event | None = None
         self._start_failure: FlowctlError | None = None
+        self._attacher = attacher
+        # Jobs (`job: true`): set when one completed; what lists it in inputs waits for it.
+        self._completed = {c.id: trio.Event() for c in pipeline.components if c.job}
+        # Jobs that others wait for and that have not completed: their run time is not
+        # counted against the registration timeout.
+        self._awaited_jobs_running: set[str] = set()
+        # The run's exit status when it ends without a failure (--exit-code-from sets it).
+        self.exit_status = 0
+        self.ended_by: str | None = None  # why it ended by itself: "completed", or the exit
 
     @property
     def endpoint(self) -> str:
@@ -126,6 +141,11 @@ class PipelineRun:
         pid, registration, last metrics and exit status. Read-only; each view is frozen
         and replaced when the component changes."""
         return self._board.views
+
+    @property
+    def registering(self) -> list[str]:
+        """The components the barrier waits for: all but jobs, which need not register."""
+        return [component.id for component in self.pipeline.components if not component.job]
 
     @property
     def stopping(self) -> bool:
@@ -291,7 +311,7 @@ class PipelineRun:
                     for component in self.pipeline.start_order():
                         if component.id not in self._running:
                             starts.start_soon(self._start_when_ready, component)
-                await registry.wait_for([component.id for component in self.pipeline.components])
+                await registry.wait_for(self.registering)
                 self._ready.set()
         finally:
             self._bring_up_done.set()
@@ -300,12 +320,22 @@ class PipelineRun:
         elif not self._ready.is_set() and not self.stopping:
             await self._fail(
                 registration_timeout(
-                    self.pipeline, self._running, registry, self.options.registration_timeout
+                    self.pipeline,
+                    self._running,
+                    registry,
+                    self.options.registration_timeout,
+                    self.registering,
                 )
             )
 
     async def _start_when_ready(self, component: Component) -> None:
-        await self.control_plane.registry.wait_for(component.waits_for)
+        # A job it waits for must have completed (compose's service_completed_successfully);
+        # anything else, registered.
+        jobs = [cid for cid in component.waits_for if cid in self._completed]
+        services = [cid for cid in component.waits_for if cid not in self._completed]
+        await self.control_plane.registry.wait_for(services)
+        for job in jobs:
+            await self._completed[job].wait()
         if self.stopping:
             return
         try:
@@ -315,6 +345,10 @@ class PipelineRun:
             self._bring_up.cancel()
 
     async def _start(self, component: Component) -> None:
+        running = await self._launch(component)
+        self._nursery.start_soon(self._supervise, component, running)
+
+    async def _launch(self, component: Component) -> RunningComponent:
         log_dir = self.options.log_dir
         spec = LaunchSpec(
             component_id=component.id,
@@ -332,26 +366,96 @@ class PipelineRun:
         with trio.CancelScope(shield=True):
             running = await self._orchestrator.start(spec, self._nursery, self._on_output)
         self._running[component.id] = running
-        self._nursery.start_soon(self._watch, component, running)
+        if component.job and self._is_awaited(component):
+            self._awaited_jobs_running.add(component.id)
+            self._bring_up.deadline = math.inf  # the wait for a job is not a registration's
+        return running
+
+    def _is_awaited(self, component: Component) -> bool:
+        return any(component.id in other.waits_for for other in self.pipeline.components)
 
     async def _on_output(self, component_id: str, stream: str, line: str) -> None:
         self._tail.add(component_id, line)
         await self._output(component_id, stream, line)
 
-    async def _watch(self, component: Component, running: RunningComponent) -> None:
-        status = await running.wait()
-        if running.stop_requested or self.stopping:
-            return
-        registered = component.id in self.control_plane.registry.attached_components()
-        when = "after it registered" if registered else "before it registered"
-        await self._fail(
-            ComponentFailed(
-                component.id,
-                f"{status.describe()} {when}",
-                self._tail.last(component.id),
-                str(self.options.log_dir / f"{component.id}.log"),
+    async def _supervise(self, component: Component, running: RunningComponent) -> None:
+        """The component's own task: it watches each process and applies the component's
+        policy to its exit (complete, restart, end the run, or fail it). A failure cancels
+        the nursery, and with it everything, as any other failure does."""
+        budget = RestartBudget(component.restart)
+        while True:
+            started_at = trio.current_time()
+            status = await running.wait()
+            if running.stop_requested or self.stopping:
+                return
+            if component.id == self.options.exit_code_from:
+                await self._end_with(component, status.returncode, status.describe())
+                return
+            if component.job and status.returncode == 0:
+                await self._complete(component)
+                return
+            ran_for = trio.current_time() - started_at
+            registered = self._board.views[component.id].registration is not None
+            delay = budget.next_delay(status.returncode, status.describe(), ran_for)
+            if delay is None:
+                when = "after it registered" if registered else "before it registered"
+                await self._fail(
+                    ComponentFailed(
+                        component.id,
+                        f"{status.describe()} {when}{budget.gave_up()}",
+                        self._tail.last(component.id),
+                        str(self.options.log_dir / f"{component.id}.log"),
+                    )
+                )
+                return
+            if self._attacher is not None:
+                self._attacher.mark_restarted(component.id)
+            self.events.publish(
+                ComponentRestarting(
+                    component.id,
+                    budget.restarts,
+                    component.restart.max_restarts,
+                    delay,
+                    status.describe(),
+                )
             )
-        )
+            await trio.sleep(delay)
+            if self.stopping:
+                return
+            try:
+                running = await self._launch(component)
+            except FlowctlError as error:
+                await self._fail(error)
+                return
+            if self.stopping:  # the stop began while it started: it missed its turn
+                await running.stop(self.options.shutdown_grace)
+                return
+
+    async def _complete(self, component: Component) -> None:
+        """A job exited 0: what waits for it may start; when every component has completed,
+        the run is done."""
+        self._completed[component.id].set()
+        self.events.publish(ComponentCompleted(component.id))
+        if component.id in self._awaited_jobs_running:
+            self._awaited_jobs_running.discard(component.id)
+            if not self._awaited_jobs_running:
+                deadline = trio.current_time() + self.options.registration_timeout
+                self._bring_up.deadline = deadline
+        if len(self._completed) == len(self.pipeline.components) and all(
+            done.is_set() for done in self._completed.values()
+        ):
+            self.ended_by = "completed"
+            await self.stop()
+
+    async def _end_with(self, component: Component, returncode: int, how: str) -> None:
+        """--exit-code-from: its exit ends the run, and is the run's status (a signal N
+        gives 128+N, as a shell says it)."""
+        self.exit_status = returncode if returncode >= 0 else 128 - returncode
+        self.ended_by = f"{component.id} {how}"
+        if component.id in self._completed and returncode == 0:
+            self._completed[component.id].set()
+            self.events.publish(ComponentCompleted(component.id))
+        await self.stop()
 
 
 @asynccontextmanager
@@ -389,6 +493,13 @@ async def open_pipeline(
     # Only ProcessOrchestrator marks its processes; with another, attachment uses the tree.
     run_id = orchestrator.run_id if isinstance(orchestrator, ProcessOrchestrator) else None
     attacher = PipelineAttacher(pipeline, run_id=run_id)
+    if options.exit_code_from is not None and options.exit_code_from not in {
+        component.id for component in pipeline.components
+    }:
+        raise ValueError(
+            f"exit_code_from: {options.exit_code_from!r} is not a component of pipeline "
+            f"{pipeline.name!r}"
+        )
     with lone_exceptions_unwrapped():
         async with (
             open_control_plane(
@@ -410,6 +521,7 @@ async def open_pipeline(
                 events,
                 nursery,
                 output or _discard,
+                attacher,
             )
             attacher.follow(run._running)  # attachment by process needs the main pids
             try:

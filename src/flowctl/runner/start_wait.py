@@ -11,16 +11,22 @@ from flowctl.pipeline import Pipeline
 
 
 def registration_timeout(
-    pipeline: Pipeline, started: Collection[str], registry: ServiceRegistry, timeout: float
+    pipeline: Pipeline,
+    started: Collection[str],
+    registry: ServiceRegistry,
+    timeout: float,
+    registering: Collection[str] | None = None,
 ) -> RegistrationTimeout:
     """The error for a start that ran out of time, e.g. "proc and sink were not started:
     waiting for src to register" when src started and never registered.
 
     Only started components are named as waited for: the one holding up a chain of
-    dependents is the first one that is running and silent.
+    dependents is the first one that is running and silent. `registering`: the components
+    that must register (default: all).
     """
     ids = [component.id for component in pipeline.components]
-    missing = registry.missing(ids)
+    # Jobs need not register: only the others can be missing.
+    missing = registry.missing([cid for cid in ids if registering is None or cid in registering])
     not_started = [c for c in pipeline.start_order() if c.id not in started]
     waiting_for = dict.fromkeys(
         other
