@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # Generous for a loaded machine (a test that waits longer is stuck anyway); components
 # heartbeat often so that a test waiting for a metric is not kept waiting.
 DEFAULT_TIMEOUTS = {
-    "registration_timeout": "30s",
+    "registration_timeout": "60s",
     "shutdown_grace": "5s",
     "heartbeat_interval": "500ms",
     "heartbeat_ttl": "30s",

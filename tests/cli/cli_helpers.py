@@ -134,12 +134,18 @@ def kill_tree(process: trio.Process) -> None:
 
 
 async def run_flowctl(
-    args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    launcher: Sequence[str] = (),
 ) -> tuple[int, str, str]:
-    """Run `flowctl ARGS` to the end: (status, stdout, stderr)."""
+    """Run `flowctl ARGS` to the end: (status, stdout, stderr). `launcher`: as in
+    start_flowctl."""
     with trio.fail_after(timeout):
         result = await trio.run_process(
-            [FLOWCTL, *args],
+            [*launcher, FLOWCTL, *args],
             cwd=cwd,
             env=env or cli_env(),
             capture_stdout=True,

@@ -25,8 +25,9 @@ def screen_lines(raw: str) -> list[str]:
     return [line for line in re.split(r"\r\n|\n|\r", ESCAPE.sub("", raw)) if line.strip()]
 
 
-class PtyFlowctl:
-    """`flowctl ARGS` with stdout and stderr on a terminal of `columns` x `rows`."""
+class PtyReader:
+    """The master side of a pseudo-terminal that a `flowctl` process writes to: reads it
+    to the end, decoding UTF-8 across reads; `_received` sees each decoded piece."""
 
     def __init__(self, process: trio.Process, master: int) -> None:
         self.process = process
@@ -35,14 +36,6 @@ class PtyFlowctl:
         self._eof = False
         # A character may be split between two reads: decoded across them, not per read.
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    async def read_until(self, done: object, timeout: float = 30) -> None:
-        """Read until `done(lines)` (a callable on screen_lines) is true; hang guard only."""
-        with trio.fail_after(timeout):
-            while not done(screen_lines(self.raw)):  # type: ignore[operator]
-                if self._eof:
-                    raise AssertionError("flowctl's terminal closed first:\n" + self.raw)
-                await self._read()
 
     async def read_to_end(self, timeout: float = 30) -> None:
         with trio.fail_after(timeout):
@@ -56,17 +49,40 @@ class PtyFlowctl:
             chunk = b""
         if not chunk:
             self._eof = True
-        self.raw += self._decoder.decode(chunk, final=not chunk)
+        text = self._decoder.decode(chunk, final=not chunk)
+        self.raw += text
+        self._received(text)
+
+    def _received(self, text: str) -> None:
+        """Hook for a reader that follows the screen as it comes."""
 
     async def aclose(self) -> None:
         await self._master.aclose()
 
 
+def open_pty(columns: int, rows: int) -> tuple[int, int]:
+    """(master, slave) of a new pseudo-terminal of `columns` x `rows`."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    return master, slave
+
+
+class PtyFlowctl(PtyReader):
+    """`flowctl ARGS` with stdout and stderr on a terminal of `columns` x `rows`."""
+
+    async def read_until(self, done: object, timeout: float = 30) -> None:
+        """Read until `done(lines)` (a callable on screen_lines) is true; hang guard only."""
+        with trio.fail_after(timeout):
+            while not done(screen_lines(self.raw)):  # type: ignore[operator]
+                if self._eof:
+                    raise AssertionError("flowctl's terminal closed first:\n" + self.raw)
+                await self._read()
+
+
 async def start_in_pty(
     args: Sequence[str], *, cwd: Path, env: dict[str, str], columns: int = 160, rows: int = 40
 ) -> PtyFlowctl:
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    master, slave = open_pty(columns, rows)
     try:
         process = await trio.lowlevel.open_process(
             [FLOWCTL, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave

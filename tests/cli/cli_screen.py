@@ -4,11 +4,9 @@ every redraw, through a terminal emulator (pyte), not the raw stream."""
 
 from __future__ import annotations
 
-import codecs
 import fcntl
 import os
 import re
-import struct
 import termios
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import pyte
 import trio
 from cli_helpers import FLOWCTL
+from cli_pty import PtyReader, open_pty
 
 TIMESTAMP = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ")
 TABLE_TITLE = re.compile(r"^\s*\d+/\d+ healthy")
@@ -27,15 +26,11 @@ def _take_the_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-class Terminal:
+class Terminal(PtyReader):
     def __init__(self, process: trio.Process, master: int, columns: int, rows: int) -> None:
-        self.process = process
-        self._master = trio.lowlevel.FdStream(master)
+        super().__init__(process, master)
         self._screen = pyte.Screen(columns, rows)
         self._parser = pyte.Stream(self._screen)
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.raw = ""
-        self._eof = False
 
     @property
     def lines(self) -> list[str]:
@@ -50,40 +45,26 @@ class Terminal:
                     raise AssertionError("flowctl's terminal closed first:\n" + self.text())
                 await self._read()
 
-    async def read_to_end(self, timeout: float = 30) -> None:
-        with trio.fail_after(timeout):
-            while not self._eof:
-                await self._read()
-
     async def press_ctrl_c(self) -> None:
         await self._master.send_all(b"\x03")
 
     def text(self) -> str:
         return "\n".join(self.lines).rstrip("\n")
 
-    async def _read(self) -> None:
-        try:
-            chunk = await self._master.receive_some(65536)
-        except trio.BrokenResourceError:  # EIO: every writer of the terminal has gone
-            chunk = b""
-        if not chunk:
-            self._eof = True
-        text = self._decoder.decode(chunk, final=not chunk)
-        self.raw += text
+    def _received(self, text: str) -> None:
         self._parser.feed(text)
 
     async def aclose(self) -> None:
         if self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
-        await self._master.aclose()
+        await super().aclose()
 
 
 async def start_at_keyboard(
     args: Sequence[str], *, cwd: Path, env: dict[str, str], columns: int, rows: int = 30
 ) -> Terminal:
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    master, slave = open_pty(columns, rows)
     try:
         process = await trio.lowlevel.open_process(
             [FLOWCTL, *args],
