@@ -5,7 +5,8 @@ quick the small commands are, each against a baseline measured in the same run.
     .venv/bin/python scripts/bench/startup.py [--repeat 5] [--sizes 1 5 10]
 
 Figures (medians of --repeat runs):
-- `flowctl version` and `flowctl list` against `python -c pass` (interpreter start-up);
+- `flowctl version` and `flowctl list` against `python -c pass` (interpreter start-up),
+  each with its costliest top-level imports from `python -X importtime`;
 - time from `flowctl run` to "all N components registered" against the same N test
   components started directly, registering with an already running `flowctl server`.
 Run by hand; the suite never asserts timings.
@@ -35,6 +36,25 @@ def timed(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def import_costs(args: list[str], top: int = 5) -> str:
+    """The costliest top-level imports of `flowctl ARGS` (`python -X importtime`), in ms."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "flowctl", *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    costs = []
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        _, cumulative, name = line.split("|")
+        if cumulative.strip().isdigit() and not name.startswith("  "):  # top level only
+            costs.append((int(cumulative) / 1000, name.strip()))
+    costs.sort(reverse=True)
+    return ", ".join(f"{name} {ms:.0f}" for ms, name in costs[:top])
 
 
 def wait_for_line(process: subprocess.Popen[str], pattern: str) -> re.Match[str]:
@@ -105,6 +125,7 @@ def main() -> None:
     version = median(timed([FLOWCTL, "version"]) for _ in range(args.repeat))
     print(f"python -c pass         {python * 1000:7.0f} ms   (baseline)")
     print(f"flowctl version        {version * 1000:7.0f} ms   {version / python:5.1f}x")
+    print(f"  its imports (ms): {import_costs(['version'])}")
 
     server = subprocess.Popen(
         [FLOWCTL, "server", "--port", "0", "--no-persistence"],
@@ -118,6 +139,7 @@ def main() -> None:
             timed([FLOWCTL, "list", "--endpoint", endpoint]) for _ in range(args.repeat)
         )
         print(f"flowctl list           {listing * 1000:7.0f} ms   {listing / python:5.1f}x")
+        print(f"  its imports (ms): {import_costs(['list', '--endpoint', endpoint])}")
         with tempfile.TemporaryDirectory() as folder:
             for size in args.sizes:
                 pipeline = write_pipeline(Path(folder), size)

@@ -20,6 +20,10 @@ ENDPOINT_LINE = re.compile(r"control plane listening on (\S+:\d+)")
 
 def cli_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    # A terminal's size comes from the terminal, not from what the test runner was told
+    # (pytest-xdist's workers have COLUMNS=80, which rich would believe over a wider pty).
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env

@@ -37,7 +37,7 @@ class PtyReader:
         # A character may be split between two reads: decoded across them, not per read.
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
-    async def read_to_end(self, timeout: float = 30) -> None:
+    async def read_to_end(self, timeout: float = 60) -> None:
         with trio.fail_after(timeout):
             while not self._eof:
                 await self._read()
@@ -70,13 +70,16 @@ def open_pty(columns: int, rows: int) -> tuple[int, int]:
 class PtyFlowctl(PtyReader):
     """`flowctl ARGS` with stdout and stderr on a terminal of `columns` x `rows`."""
 
-    async def read_until(self, done: object, timeout: float = 30) -> None:
+    async def read_until(self, done: object, timeout: float = 60) -> None:
         """Read until `done(lines)` (a callable on screen_lines) is true; hang guard only."""
-        with trio.fail_after(timeout):
+        with trio.move_on_after(timeout):
             while not done(screen_lines(self.raw)):  # type: ignore[operator]
                 if self._eof:
                     raise AssertionError("flowctl's terminal closed first:\n" + self.raw)
                 await self._read()
+            return
+        shown = "\n".join(screen_lines(self.raw)[-40:])
+        raise AssertionError(f"not on the screen after {timeout} s; its last lines:\n{shown}")
 
 
 async def start_in_pty(

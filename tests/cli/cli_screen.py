@@ -37,7 +37,7 @@ class Terminal(PtyReader):
         """What the screen shows now, one string per row, trailing blanks removed."""
         return [line.rstrip() for line in self._screen.display]
 
-    async def read_until(self, done: Callable[[list[str]], bool], timeout: float = 30) -> None:
+    async def read_until(self, done: Callable[[list[str]], bool], timeout: float = 60) -> None:
         """Read until `done(lines)`; the timeout guards against a hang only."""
         with trio.fail_after(timeout):
             while not done(self.lines):

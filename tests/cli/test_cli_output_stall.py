@@ -84,7 +84,10 @@ async def exercise_stalled_run(
     async def sample_rss() -> None:
         nonlocal peak_rss
         while True:
-            peak_rss = max(peak_rss, watched.memory_info().rss)
+            try:
+                peak_rss = max(peak_rss, watched.memory_info().rss)
+            except psutil.NoSuchProcess:  # flowctl has exited and been reaped
+                return
             await trio.sleep(0.02)
 
     async with trio.open_nursery() as nursery:

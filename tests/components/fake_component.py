@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
         "--daemon",
         action="append",
         default=[],
-        choices=["group", "setsid", "double-fork", "double-fork-clean-env"],
+        choices=["group", "setsid", "setsid-deaf", "double-fork", "double-fork-clean-env"],
         help="first start a sleeping descendant that stays in the group, or leaves it",
     )
     parser.add_argument("--marker", default="", help="put in the daemons' command lines")
@@ -85,10 +85,13 @@ def parse_args() -> argparse.Namespace:
 
 def spawn_daemon(mode: str, marker: str) -> None:
     """A descendant that sleeps for an hour, holding this component's stdout and stderr."""
-    argv = [sys.executable, "-c", "import time; time.sleep(3600)", f"daemon-{mode}", marker]
+    code = "import time; time.sleep(3600)"
+    if mode == "setsid-deaf":  # and ignores SIGTERM: only SIGKILL ends it
+        code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + code
+    argv = [sys.executable, "-c", code, f"daemon-{mode}", marker]
     if mode == "group":
         subprocess.Popen(argv)
-    elif mode == "setsid":
+    elif mode in ("setsid", "setsid-deaf"):
         subprocess.Popen(argv, start_new_session=True)
     else:  # the classic daemon: its parent exits at once, so it is re-parented
         pid = os.fork()

@@ -68,7 +68,10 @@ async def test_a_flood_on_stdout_reaches_the_log_file_byte_for_byte(tmp_path: Pa
         async def sample_rss() -> None:
             nonlocal peak_rss
             while True:
-                peak_rss = max(peak_rss, watched.memory_info().rss)
+                try:
+                    peak_rss = max(peak_rss, watched.memory_info().rss)
+                except psutil.NoSuchProcess:  # flowctl has exited and been reaped
+                    return
                 await trio.sleep(0.02)
 
         nursery.start_soon(sample_rss)

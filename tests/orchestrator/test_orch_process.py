@@ -32,7 +32,9 @@ if sys.argv[1:] != ["child"]:
     code = sys.orig_argv[sys.orig_argv.index("-c") + 1]
     for _ in range(2):
         subprocess.Popen([sys.executable, "-c", code, "child"])
-print("ready", flush=True)
+# One write: print() under PYTHONUNBUFFERED writes "ready" and "\\n" apart, and the three
+# processes share the pipe, so their words could interleave ("readyready").
+os.write(1, b"ready\\n")
 while True:
     time.sleep(60)
 """

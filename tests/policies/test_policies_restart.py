@@ -10,6 +10,7 @@ import json
 import signal
 from pathlib import Path
 
+import psutil
 import trio
 from policy_helpers import (
     fake_command,
@@ -113,7 +114,7 @@ async def test_a_component_that_crashes_once_runs_again_under_its_id(tmp_path: P
     assert len(proc_rows) == 1 and "healthy" in proc_rows[0] and "by process" in proc_rows[0]
     # The barrier is not run again and what depends on proc keeps running: one start each.
     assert len(matching(flowctl, r"started sink ")) == 1
-    assert len(matching(flowctl, r"started proc ")) == 2
+    assert len(matching(flowctl, r"started proc ")) == 2, flowctl.output
     assert len(matching(flowctl, r"all 3 components registered")) == 1
     assert "Traceback" not in flowctl.output
 
@@ -138,3 +139,49 @@ async def test_always_restarts_after_exit_0(tmp_path: Path) -> None:
     assert "component 'tick' exited normally" in err
     assert "restarted 2 times (max_restarts 2)" in err
     assert "Traceback" not in out + err
+
+
+async def test_what_is_left_of_a_crashed_start_is_stopped_without_touching_its_restart(
+    tmp_path: Path,
+) -> None:
+    """The first start leaves a daemon that ignores SIGTERM; its clean-up ends with SIGKILL
+    once the grace is over, long after the restart began. It must kill that daemon only:
+    both starts carry the same FLOWCTL_RUN_ID, so only their launch ids tell them apart."""
+    crashed = tmp_path / "crashed-once"
+    path = write_pipeline(
+        tmp_path / "p.yaml",
+        sources=[
+            {
+                "id": "src",
+                "command": fake_command(
+                    "--daemon", "setsid-deaf", "--marker", str(tmp_path),
+                    "--exit-once", str(crashed), "--exit-after", "0", "--exit-code", "2",
+                ),
+                "restart_policy": "on-failure",
+                "restart_delay": "50ms",
+            }
+        ],
+    )  # fmt: skip
+    async with trio.open_nursery() as nursery:
+        flowctl = await start_flowctl(nursery, run_args(path, tmp_path), cwd=tmp_path)
+        await wait_for_lines(flowctl, r"registered src", 2)
+        first_daemon, second_daemon = sorted(daemons(str(tmp_path)), key=lambda p: p.pid)
+        restarted = int(matching(flowctl, r"started src \(pid (\d+)\)")[1].group(1))
+        with trio.fail_after(60):  # hang guard: the first start's clean-up ends in SIGKILL
+            while first_daemon.is_running() and first_daemon.status() != "zombie":
+                await trio.sleep(0.05)
+        assert psutil.Process(restarted).status() != "zombie", flowctl.output
+        assert second_daemon.is_running() and second_daemon.status() != "zombie"
+        assert len(matching(flowctl, r"started src ")) == 2, flowctl.output
+        flowctl.send_signal(signal.SIGINT)
+        assert await flowctl.wait() == 0, flowctl.output
+    assert not any(daemon.is_running() for daemon in daemons(str(tmp_path)))
+
+
+def daemons(marker: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "daemon-setsid-deaf" in cmdline and marker in cmdline:
+            found.append(process)
+    return found

@@ -29,6 +29,8 @@ class RecordingControlPlane(pb.ControlPlaneBase):
         self.heartbeats: list[pb.ServiceHeartbeat] = []
         self.unknown_id_status = unknown_id_status
         self.reject_with: Status | None = None
+        # A busy control plane: each registration is recorded at once, answered this late.
+        self.answer_delay = 0.0
         self._known: set[str] = set()
         self._changed = asyncio.Condition()
 
@@ -44,6 +46,7 @@ class RecordingControlPlane(pb.ControlPlaneBase):
         self.registrations.append(service_info)
         self.acks.append(ack)
         await self._notify()
+        await asyncio.sleep(self.answer_delay)
         return ack
 
     async def heartbeat(self, service_heartbeat: pb.ServiceHeartbeat) -> Empty:

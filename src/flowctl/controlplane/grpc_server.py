@@ -5,6 +5,10 @@ and still serving (and on Python 3.12+ `wait_closed()` then waits for them forev
 it has no public accessor for the bound port. Both need its internals: the protocol
 factory (to remember each connection) and the asyncio server (for its sockets).
 
+Each response's writes are gathered and sent at once: grpclib writes a unary response as
+three separate socket writes (headers, message, trailers), a system call each; gathered,
+they are one (see `_CoalescingTransport`).
+
 It also answers unknown methods as a gRPC error with `content-type: application/grpc`:
 grpclib's own answer has no content-type, which grpc-go reads as UNKNOWN ("malformed
 header") instead of UNIMPLEMENTED. And it answers a request whose deadline has already
@@ -14,9 +18,10 @@ handling, so the client got UNKNOWN and the server logged a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 import h2.exceptions
 from betterproto.lib.google.protobuf import Empty
@@ -26,12 +31,15 @@ from grpclib.metadata import decode_timeout
 from grpclib.protocol import H2Protocol
 from grpclib.protocol import Stream as H2Stream
 from grpclib.server import Handler as ConnectionHandler
-from grpclib.server import Server, Stream
+from grpclib.server import Server, Stream, request_handler
 
 from .codec import PreEncodedProtoCodec
 
 
 class TrackingServer(Server):
+    # The connection protocol: the benchmark swaps in grpclib's own to measure the gathering.
+    protocol_class: type[H2Protocol]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("codec", PreEncodedProtoCodec())
         super().__init__(*args, **kwargs)
@@ -46,7 +54,7 @@ class TrackingServer(Server):
             self._mapping, self._codec, self._status_details_codec, self.__dispatch__
         )
         self._handlers.add(handler)
-        protocol = H2Protocol(handler, self._config, self._h2_config)
+        protocol = self.protocol_class(handler, self._config, self._h2_config)
         self._protocols.add(protocol)
         return protocol
 
@@ -76,6 +84,65 @@ class TrackingServer(Server):
             # What grpclib does itself when a connection is lost: close the transport,
             # cancel the connection's handlers, end its streams.
             protocol.processor.close("control plane stopped")
+
+
+class _CoalescingH2Protocol(H2Protocol):
+    """grpclib's connection protocol, writing through a `_CoalescingTransport`."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if isinstance(transport, asyncio.WriteTransport):
+            # Duck-typed: it forwards everything but the writes to the real transport.
+            gathering = _CoalescingTransport(transport, asyncio.get_running_loop())
+            transport = cast(asyncio.BaseTransport, gathering)
+        super().connection_made(transport)
+
+
+class _CoalescingTransport:
+    """A transport whose writes are joined and handed to the real one when a request's
+    handler ends (`_then_flush`), else at the next turn of the loop (`call_soon`: the
+    connection's own frames): a unary response (headers, message, trailers) goes out in
+    one system call. Everything else is the real transport's; closing first sends what is
+    gathered."""
+
+    def __init__(self, transport: asyncio.WriteTransport, loop: asyncio.AbstractEventLoop):
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def writelines(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._transport.write(data)
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+TrackingServer.protocol_class = _CoalescingH2Protocol
 
 
 class _MethodsOrUnimplemented(dict[str, Handler]):
@@ -109,11 +176,32 @@ class _ConnectionHandler(ConnectionHandler):
     def accept(
         self, stream: H2Stream, headers: list[tuple[str, str]], release_stream: Callable[[], Any]
     ) -> None:
+        self.__gc_step__()
         if _deadline_passed(headers):
-            self.__gc_step__()
             self._tasks[stream] = self.loop.create_task(_deadline_exceeded(stream, release_stream))
-        else:
-            super().accept(stream, headers, release_stream)
+            return
+        handling = request_handler(
+            self.mapping,
+            stream,
+            headers,
+            self.codec,
+            self.status_details_codec,
+            self.dispatch,
+            release_stream,
+        )
+        self._tasks[stream] = self.loop.create_task(_then_flush(handling, stream))
+
+
+async def _then_flush(handling: Coroutine[Any, Any, None], stream: H2Stream) -> None:
+    """Handle the request, then send its whole response in one write: one per response,
+    not one per turn of the loop (a connection lost mid-answer is then seen by asyncio
+    call by call, as without the gathering)."""
+    try:
+        await handling
+    finally:
+        transport = getattr(stream, "_transport", None)
+        if isinstance(transport, _CoalescingTransport):
+            transport.flush()
 
 
 def _deadline_passed(headers: list[tuple[str, str]]) -> bool:

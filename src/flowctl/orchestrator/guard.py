@@ -70,10 +70,14 @@ class RunGuard:
         if not self.adopting:
             return
         async with self._spawn_lock:
-            for info in self._adopted():
-                if not info.alive:
-                    with suppress(ChildProcessError):
-                        os.waitpid(info.pid, os.WNOHANG)
+            # A /proc scan per SIGCHLD: in a thread, off the loop that serves the run.
+            await trio.to_thread.run_sync(self._reap_exited_orphans)
+
+    def _reap_exited_orphans(self) -> None:
+        for info in self._adopted():
+            if not info.alive:
+                with suppress(ChildProcessError):
+                    os.waitpid(info.pid, os.WNOHANG)
 
     def _adopted(self) -> list[procfs.ProcInfo]:
         me = os.getpid()
@@ -99,7 +103,7 @@ class RunGuard:
         delay = 0.005
         with trio.move_on_after(SWEEP_LIMIT):
             while True:
-                left = marked.live() | _with_live_descendants(self._adopted())
+                left = await trio.to_thread.run_sync(self._left_alive, marked)
                 for pid in left:
                     with suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
@@ -108,6 +112,9 @@ class RunGuard:
                     return
                 await trio.sleep(delay)
                 delay = min(delay * 2, 0.05)
+
+    def _left_alive(self, marked: ProcessSet) -> set[int]:
+        return marked.live() | _with_live_descendants(self._adopted())
 
 
 def _with_live_descendants(roots: list[procfs.ProcInfo]) -> set[int]:

@@ -52,18 +52,30 @@ class ProcessSet:
 
     def signal(self, sig: int) -> bool:
         """Signal every member; False when there was none left to signal."""
+        sent = self.signal_groups(sig)
+        return self.signal_escaped(sig) or sent
+
+    def signal_groups(self, sig: int) -> bool:
+        """Signal the process groups: one system call each, no /proc scan."""
         sent = False
         for pgid in self.pgids:
             sent = signal_group(pgid, sig) or sent
-        if procfs.available():
-            # The groups got it already: a second SIGTERM means "hurry" to some programs.
-            escaped = [p.pid for p in self._live_members().values() if p.pgid not in self.pgids]
-            for pid in escaped:
-                try:
-                    os.kill(pid, sig)
-                    sent = True
-                except (ProcessLookupError, PermissionError):
-                    continue
+        return sent
+
+    def signal_escaped(self, sig: int) -> bool:
+        """Signal the members outside the groups. It scans /proc (milliseconds with a
+        hundred processes): trio callers run it in a thread."""
+        if not procfs.available():
+            return False
+        sent = False
+        # The groups got it already: a second SIGTERM means "hurry" to some programs.
+        escaped = [p.pid for p in self._live_members().values() if p.pgid not in self.pgids]
+        for pid in escaped:
+            try:
+                os.kill(pid, sig)
+                sent = True
+            except (ProcessLookupError, PermissionError):
+                continue
         return sent
 
 

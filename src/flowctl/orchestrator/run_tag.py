@@ -4,6 +4,10 @@ Each component is started with FLOWCTL_RUN_ID=<run>/<component-id>. Children inh
 environment, so a process that left its component's process group (setsid, a double-forked
 daemon) still carries the mark, and the watchdog can find all of them even after flowctl
 itself is gone. A process that clears its environment loses the mark (see README).
+
+Each start of a component also gets FLOWCTL_LAUNCH_ID, unique to that start: a component
+restarted under its policy carries the same FLOWCTL_RUN_ID as the processes it replaces,
+and what is left of the old start must be stopped without touching the new one.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import secrets
 
 RUN_ID_VARIABLE = "FLOWCTL_RUN_ID"
+LAUNCH_ID_VARIABLE = "FLOWCTL_LAUNCH_ID"
 
 
 def new_run_id() -> str:
@@ -22,9 +27,13 @@ def component_tag(run_id: str, component_id: str) -> str:
     return f"{run_id}/{component_id}"
 
 
-def component_entry(run_id: str, component_id: str) -> bytes:
-    """The exact environment entry of one component's processes."""
-    return f"{RUN_ID_VARIABLE}={component_tag(run_id, component_id)}".encode()
+def new_launch_id() -> str:
+    return secrets.token_hex(8)
+
+
+def launch_entry(launch_id: str) -> bytes:
+    """The exact environment entry of the processes of one start of a component."""
+    return f"{LAUNCH_ID_VARIABLE}={launch_id}".encode()
 
 
 def run_prefix(run_id: str) -> bytes:

@@ -122,6 +122,12 @@ class ControlPlaneClient:
 
         Gives up after `settings.registration_timeout` seconds with ControlPlaneUnavailable;
         raises RegistrationRejected at once when the control plane answers with an error.
+
+        An attempt that reached the control plane waits for its answer as long as the
+        registration may take, not `call_timeout`: a control plane busy starting a hundred
+        components answers late, and asking again would only register twice and add to its
+        load. A retry (after a refused or broken connection) sends the very same request,
+        so with a service_id it replaces the first registration if that one went through.
         """
         loop = asyncio.get_running_loop()
         endpoint = self.settings.endpoint
@@ -133,7 +139,7 @@ class ControlPlaneClient:
             attempt += 1
             remaining = give_up_at - loop.time()
             try:
-                async with asyncio.timeout(max(0.1, min(self.call_timeout, remaining))):
+                async with asyncio.timeout(max(0.1, remaining)):
                     ack = await self._control_plane().register(info)
             except (GRPCError, *_TRANSPORT_ERRORS) as error:
                 if isinstance(error, GRPCError) and error.status not in _RETRYABLE_STATUSES:
