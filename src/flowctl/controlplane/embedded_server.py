@@ -7,7 +7,7 @@ import errno
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -84,6 +84,7 @@ async def open_control_plane(
     storage: Storage | None = None,
     limits: Limits = DEFAULT_LIMITS,
     tls: ServerTls | None = None,
+    component_order: Sequence[str] = (),
 ) -> AsyncIterator[EmbeddedControlPlane]:
     """Serve the control plane for the duration of the block (with its janitor).
 
@@ -101,6 +102,7 @@ async def open_control_plane(
                 events=events,
                 storage=storage,
                 max_services=limits.max_services,
+                component_order=component_order,
             )
             service = ControlPlaneService(registry, limits=limits)
             # Inspect: flowctl's own questions (attachment), kept out of the wire contract.

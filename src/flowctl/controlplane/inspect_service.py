@@ -37,7 +37,7 @@ class InspectService(pb_inspect.InspectBase):
         return pb_inspect.AttachmentList().parse(await self.encoded_attachments())
 
     async def encoded_attachments(self) -> bytes:
-        return await encode_in_batches(self._attachments, self.registry.list())
+        return await encode_in_batches(self._attachments, self.registry.listed())
 
     async def _rpc_list_attachments(self, stream: Stream[Empty, pb_inspect.AttachmentList]) -> None:
         await receive_or_refuse(stream, Empty, wire_check.EMPTY, self.limits)

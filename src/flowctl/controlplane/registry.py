@@ -8,7 +8,7 @@ trio calls that are safe from there (same thread).
 from __future__ import annotations
 
 import builtins  # `list` is also a method here: annotations below it use this one
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
@@ -74,9 +74,12 @@ class ServiceRegistry:
         storage: Storage | None = None,
         clock: Clock = utc_now,
         max_services: int = DEFAULT_LIMITS.max_services,
+        component_order: Sequence[str] = (),
     ) -> None:
         self.heartbeat_ttl = heartbeat_ttl
         self.max_services = max_services
+        # Pipeline order: attached services are listed in it, the others after them.
+        self._rank = {component_id: rank for rank, component_id in enumerate(component_order)}
         self._attacher = attacher
         self._events = events
         self._storage: Storage = storage if storage is not None else InMemoryStorage()
@@ -151,6 +154,16 @@ class ServiceRegistry:
     def list(self) -> list[ServiceRecord]:
         """Every record, in registration order."""
         return self._storage.list()
+
+    def listed(self) -> builtins.list[ServiceRecord]:
+        """Every record in the order `flowctl list` shows them, as the live view does: the
+        services of the pipeline's components in pipeline order, then the others in
+        registration order (a standalone server has no pipeline: registration order)."""
+        records = self._storage.list()
+        if not self._rank:
+            return records
+        last = len(self._rank)
+        return sorted(records, key=lambda record: self._rank.get(record.component_id or "", last))
 
     # -- the janitor ----------------------------------------------------------------
 

@@ -72,7 +72,7 @@ class ControlPlaneService(pb.ControlPlaneBase):
 
     async def encoded_service_list(self) -> bytes:
         """The ServiceList as protobuf bytes, re-encoding only records that changed."""
-        return await encode_in_batches(self._service_list, self.registry.list())
+        return await encode_in_batches(self._service_list, self.registry.listed())
 
     # -- grpclib wiring: each request is read within the limits and checked first ------
 

@@ -510,6 +510,8 @@ async def open_pipeline(
                 attacher=attacher,
                 events=events,
                 tls=options.tls,
+                # `flowctl list` shows the services in the live view's order.
+                component_order=[component.id for component in pipeline.components],
             ) as control_plane,
             trio.open_nursery() as nursery,
         ):
