@@ -37,10 +37,13 @@ def two_components(tmp_path: Path) -> Path:
     # Wider than a 120-column terminal leaves them: the table fills every column.
     values = ("total_processed=10", "ledgers_received=56000002", "bytes_received=987654321")
     metrics = [flag for value in values for flag in ("--metric", value)]
+    # The sink ignores SIGTERM, so the graceful stop lasts until the second Ctrl+C, however
+    # late a loaded machine delivers it.
+    sink = fake_command("--type", "sink", "--ignore-sigterm")
     return write_pipeline(
         tmp_path / "p.yaml",
         sources=[{"id": "source", "command": fake_command(*metrics)}],
-        sinks=[{"id": "sink", "command": fake_command("--type", "sink"), "inputs": ["source"]}],
+        sinks=[{"id": "sink", "command": sink, "inputs": ["source"]}],
     )
 
 
