@@ -161,6 +161,7 @@ def test_register_gives_up_after_the_registration_timeout() -> None:
     port = sock.getsockname()[1]
 
     async def scenario() -> None:
+        # Nothing ever answers on this port: the short timeout cannot race anything.
         settings = settings_for(port, registration_timeout=0.3)
         async with ControlPlaneClient(settings, SINK) as client:
             await client.register()

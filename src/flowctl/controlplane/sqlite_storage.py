@@ -11,6 +11,7 @@ back; an inner block is part of it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import sqlite3
@@ -82,18 +83,7 @@ FROM services ORDER BY position
 
 # Stored registrations are checked for what decodes, not for today's limits: a service
 # registered under other limits is still the service its component heartbeats as.
-_UNBOUNDED = 1 << 62
-_ANY_SIZE = Limits(
-    max_message_bytes=_UNBOUNDED,
-    max_id_bytes=_UNBOUNDED,
-    max_name_bytes=_UNBOUNDED,
-    max_event_types=_UNBOUNDED,
-    max_metadata_entries=_UNBOUNDED,
-    max_metadata_bytes=_UNBOUNDED,
-    max_metrics=_UNBOUNDED,
-    max_unknown_fields=_UNBOUNDED,
-    max_services=_UNBOUNDED,
-)
+_ANY_SIZE = Limits(**{limit.name: 1 << 62 for limit in dataclasses.fields(Limits)})
 
 
 class SqliteStorage(InMemoryStorage):
