@@ -10,9 +10,15 @@ from flowctl.events import (
     ComponentExited,
     ComponentRestarting,
     ComponentStarted,
+    HealthChanged,
     ServiceRegistered,
 )
-from flowctl.runner.component_view import ComponentBoard, ComponentState, RestartWait
+from flowctl.runner.component_view import (
+    ComponentBoard,
+    ComponentState,
+    RestartWait,
+    all_healthy,
+)
 
 
 class Clock:
@@ -77,3 +83,34 @@ def test_run_components_shows_the_restart_and_the_completion() -> None:
     board.apply(ComponentExited("migrate", 0, "exited normally", expected=False))
     board.apply(ComponentCompleted("migrate"))
     assert board.views["migrate"].state is ComponentState.COMPLETED
+
+
+def test_a_completed_jobs_silence_is_no_warning() -> None:
+    status = PipelineStatus([("migrate", "source")])
+    status.apply(ComponentStarted("migrate", 10))
+    status.apply(ServiceRegistered("migrate", "SERVICE_TYPE_SOURCE", "migrate", "by id"))
+    status.apply(ComponentExited("migrate", 0, "exited normally", expected=False))
+    status.apply(ComponentCompleted("migrate"))
+    silent = HealthChanged("migrate", "migrate", healthy=False, silent_for=31.0)
+    status.apply(silent)
+    assert status.components["migrate"].state == "completed"
+    assert status.summary() == "0/1 healthy, 1 completed"
+    line = describe_event(silent, jobs={"migrate"}, completed=status.completed())
+    assert line is not None and (line.level, line.text) == (
+        "DEBUG",
+        "migrate is silent: migrate completed",
+    )
+    # A registration that goes silent while its component runs is still a warning.
+    warning = describe_event(silent, jobs={"migrate"})
+    assert warning is not None and warning.level == "WARNING"
+
+
+def test_the_run_state_board_keeps_a_completed_job_completed() -> None:
+    board = ComponentBoard([("migrate", "source")])
+    board.apply(ComponentStarted("migrate", 10))
+    board.apply(ServiceRegistered("migrate", "SERVICE_TYPE_SOURCE", "migrate", "by id"))
+    board.apply(ComponentExited("migrate", 0, "exited normally", expected=False))
+    board.apply(ComponentCompleted("migrate"))
+    board.apply(HealthChanged("migrate", "migrate", healthy=False, silent_for=31.0))
+    assert board.views["migrate"].state is ComponentState.COMPLETED
+    assert all_healthy(board.views, ["migrate"])

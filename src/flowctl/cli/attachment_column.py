@@ -1,12 +1,15 @@
-"""The ATTACHED column of `flowctl list`: which pipeline component each service is, and how
-flowctl knew (from the flowctl.inspect service; the wire contract has no field for it)."""
+"""What `flowctl list` adds from the flowctl.inspect service (the wire contract has no field
+for it): the ATTACHED column, which pipeline component each service is and how flowctl
+knew, and the run's word for its state (`restarting (2/5) in 4s`, `completed`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 
 from flowctl._proto.flowctl import inspect as pb_inspect
-from flowctl.console.status_rows import StatusRow
+from flowctl.console.state_words import restarting_words
+from flowctl.console.status_rows import STATE, StatusRow
 from flowctl.console.text_table import Column
 
 NO_PIPELINE = "the server runs no pipeline"
@@ -29,3 +32,38 @@ def attachment_column(
     attachments: Mapping[str, pb_inspect.ServiceAttachment],
 ) -> Column[StatusRow]:
     return Column("ATTACHED", lambda row: attachment_label(row.id, attachments.get(row.id)))
+
+
+def run_state_label(
+    attachment: pb_inspect.ServiceAttachment | None, now_unix_ms: int
+) -> str | None:
+    """The run's word for the service's component, as the live view says it, or None when
+    the server says nothing more than health (no run state: the component runs, or the
+    server runs no pipeline or predates the field). The countdown is computed from the
+    time the restart is due, at `now_unix_ms`, so it is as fresh as the table."""
+    if attachment is None or not attachment.run_state:
+        return None
+    if attachment.run_state != "restarting":
+        return attachment.run_state  # `completed`, `waiting to register`, or a newer word
+    left = None
+    if attachment.next_start_unix_ms:
+        left = (attachment.next_start_unix_ms - now_unix_ms) / 1000
+    return restarting_words(attachment.restart_attempt, attachment.max_restarts, left)
+
+
+def inspect_columns(
+    columns: Sequence[Column[StatusRow]],
+    attachments: Mapping[str, pb_inspect.ServiceAttachment],
+    now_unix_ms: int | None = None,
+) -> tuple[Column[StatusRow], ...]:
+    """`columns` with the run's word in STATE where the server has one, then ATTACHED."""
+    now = time.time_ns() // 1_000_000 if now_unix_ms is None else now_unix_ms
+
+    def state(row: StatusRow) -> str:
+        label = run_state_label(attachments.get(row.id), now)
+        return row.state if label is None else label
+
+    with_state = tuple(
+        Column[StatusRow]("STATE", state) if column is STATE else column for column in columns
+    )
+    return (*with_state, attachment_column(attachments))

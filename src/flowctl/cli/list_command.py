@@ -9,8 +9,12 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Literal
 
-from flowctl.cli.options import TlsFile
 from flowctl.errors import ControlPlaneUnavailable, UsageError
+
+if TYPE_CHECKING or "cyclopts" in sys.modules:
+    # For cyclopts, which reads list_services' annotations (it has been imported by then).
+    # The plain command lines skip cyclopts (cli/list_args.py) and this import with it.
+    from flowctl.cli.options import TlsFile
 
 if TYPE_CHECKING:
     import ssl
@@ -79,12 +83,17 @@ def list_services(
     if output == "json":
         print(service_list_to_json(services))
     else:
-        from flowctl.cli.attachment_column import attachment_column
+        from flowctl.cli.attachment_column import inspect_columns
         from flowctl.console.service_table import render_service_table
         from flowctl.console.status_rows import SERVICE_COLUMNS
 
-        extra = () if attachments is None else (attachment_column(attachments),)
-        print(render_service_table(services.services, (*SERVICE_COLUMNS, *extra)))
+        # With flowctl.inspect: STATE says restarting or completed, and ATTACHED is added.
+        columns = (
+            SERVICE_COLUMNS
+            if attachments is None
+            else inspect_columns(SERVICE_COLUMNS, attachments)
+        )
+        print(render_service_table(services.services, columns))
     return 0
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from flowctl._proto import flowctl as pb
 
 from .attachment import Attachment, PeerInfo
+from .run_note import RunNote
 from .service_types import describe_service_type
 
 
@@ -28,6 +29,9 @@ class ServiceRecord:
     attachment: Attachment | None = None
     peer: PeerInfo | None = None
     unattached_reason: str | None = None  # why `attachment` is None, when the attacher said
+    # What the run says of its component (restarting, completed), when more than health;
+    # set by the runner, kept in memory only (never stored in the registry file).
+    run_note: RunNote | None = None
 
     @property
     def component_id(self) -> str | None:

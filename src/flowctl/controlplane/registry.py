@@ -22,6 +22,7 @@ from flowctl.events import EventBus, HealthChanged, HeartbeatReceived, ServiceRe
 from .attachment import Attacher, Attachment, NotAttached, PeerInfo
 from .limits import DEFAULT_LIMITS, clipped
 from .records import ServiceRecord
+from .run_note import RunNote
 from .service_types import service_type_label
 from .storage import InMemoryStorage, Storage
 
@@ -206,6 +207,21 @@ class ServiceRegistry:
         while True:
             await trio.sleep(interval)
             self.mark_silent_unhealthy()
+
+    # -- what the run says --------------------------------------------------------------
+
+    def note_run_state(
+        self, component_id: str, note: RunNote | None, *, only_over: str | None = None
+    ) -> None:
+        """Put the run's `note` (None: none) on the records attached to `component_id`,
+        for flowctl.inspect; with `only_over`, on those whose note has that state only. A
+        new registration starts without one. In memory only: the note is the run's."""
+        for record in self._storage.list():
+            if record.component_id != component_id or record.run_note == note:
+                continue
+            if only_over is None or (record.run_note and record.run_note.state == only_over):
+                # A new record: the encodings cached per record see the change.
+                self._storage.update_in_memory(replace(record, run_note=note))
 
     # -- waiting for registrations ----------------------------------------------------
 

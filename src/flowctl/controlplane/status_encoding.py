@@ -61,17 +61,28 @@ def encode_status(record: ServiceRecord) -> bytes:
 def encode_attachment(record: ServiceRecord) -> bytes:
     """flowctl.inspect.ServiceAttachment for `record`, as protobuf bytes."""
     attachment = record.attachment
-    fields = (
+    note = record.run_note
+    texts = (
         record.service_id,
         attachment.component_id if attachment else "",
         attachment.how if attachment else "",
         record.unattached_reason or "",
+        note.state if note else "",
     )
-    return b"".join(
+    parts = [
         _length_delimited(0x0A + 8 * index, text.encode())
-        for index, text in enumerate(fields)
+        for index, text in enumerate(texts)
         if text
-    )
+    ]
+    if note is not None:
+        # Fields 6-8 (int32, int32, int64): varints, left out when 0 as proto3 says.
+        numbers = (note.restart_attempt, note.max_restarts, note.next_start_unix_ms)
+        parts.extend(
+            bytes((0x30 + 8 * index,)) + _varint(number)
+            for index, number in enumerate(numbers)
+            if number
+        )
+    return b"".join(parts)
 
 
 def _timestamp(moment: datetime) -> bytes:

@@ -168,11 +168,12 @@ class ComponentBoard:
                 self._change(cid, healthy=healthy)
 
     def _change(self, cid: str, *, healthy: bool | None = None, **changes: object) -> None:
-        view = dataclasses.replace(self._views[cid], **changes)  # type: ignore[arg-type]
-        if healthy is not None and view.state in _LIVE_STATES and view.registration:
-            view = dataclasses.replace(
-                view, state=ComponentState.HEALTHY if healthy else ComponentState.UNHEALTHY
-            )
+        view = self._views[cid]
+        live = changes.get("state", view.state) in _LIVE_STATES
+        if healthy is not None and live and changes.get("registration", view.registration):
+            # In the one replace below (a heartbeat's change: kept to one copy).
+            changes["state"] = ComponentState.HEALTHY if healthy else ComponentState.UNHEALTHY
+        view = dataclasses.replace(view, **changes)  # type: ignore[arg-type]
         self._views[cid] = view
         self._check_waiters()
 
@@ -223,3 +224,13 @@ _LIVE_STATES = (
     ComponentState.HEALTHY,
     ComponentState.UNHEALTHY,
 )
+
+# What `run.wait_healthy` accepts of a component: healthy, or a job that completed (it did
+# its work; its registration, if it had one, is silent since, which is no failure).
+_DONE_WAITING = (ComponentState.HEALTHY, ComponentState.COMPLETED)
+
+
+def all_healthy(views: Mapping[str, ComponentView], wanted: Iterable[str]) -> bool:
+    """Whether every component in `wanted` is healthy now, a completed job counting as such
+    (only jobs complete)."""
+    return all(views[cid].state in _DONE_WAITING for cid in wanted)

@@ -40,6 +40,31 @@ class ServiceAttachment(betterproto.Message):
     unattached_reason: str = betterproto.string_field(4)
     """Why it is attached to no component, when known; empty when attached."""
 
+    run_state: str = betterproto.string_field(5)
+    """
+    What the run is doing with the component the registration is attached to, in the
+     live view's words, when that is more than the registration's health says:
+     "restarting" (its process exited and the restart policy starts it again),
+     "waiting to register" (started again: this registration is the exited process's until
+     the new one registers and replaces it) or "completed" (a job that exited 0; its
+     registration no longer heartbeats). Clients show other words as they are. Empty while
+     the component runs, for a registration attached to no component, and from a server
+     that runs no pipeline or predates this field: then health is all there is to show.
+    """
+
+    restart_attempt: int = betterproto.int32_field(6)
+    """
+    While "restarting": the restart to come (1 for the first, counted since the
+     component last recovered) and the most its policy allows.
+    """
+
+    max_restarts: int = betterproto.int32_field(7)
+    next_start_unix_ms: int = betterproto.int64_field(8)
+    """
+    While "restarting": when the next start is due, wall-clock milliseconds since the
+     Unix epoch, so that a client counts down ("in 4s") at the moment it shows it.
+    """
+
 
 @dataclass(eq=False, repr=False)
 class AttachmentList(betterproto.Message):
