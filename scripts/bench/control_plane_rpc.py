@@ -6,6 +6,7 @@ memory (what grpclib and h2 cost).
 
     .venv/bin/python scripts/bench/control_plane_rpc.py [--callers 1 16 64] [--rounds 3]
         [--seconds 2] [--processes 2] [--subjects flowctl asyncio grpcio sqlite asyncio-3w]
+        [--paced 1] [--baseline DIR]
 
 Every server runs in its own process for the whole run. For each number of callers, each
 round loads every subject once, in turn (A B C D, then B C D A, ...), so that a change of
@@ -15,7 +16,12 @@ caller registering once and then calling Heartbeat with 3 metrics as fast as it 
 answered, for --seconds. Printed per subject: calls/s, p50 and p99 latency, and the
 server's CPU per call (utime + stime of its process from /proc/<pid>/stat over the round),
 as min/median/max over the rounds; then each subject's ratio to `flowctl` paired round by
-round. Run by hand; the suite never asserts timings.
+round. With --paced R, each caller calls R times a second instead of as fast as answered
+(its calls spread evenly over the second): the footprint of components heartbeating, where
+every call wakes the server on its own. With --baseline DIR (a copy of another version of
+flowctl's tree, e.g. `git archive HEAD src | tar -x -C DIR`), every subject also runs from
+DIR/src as `NAME@base`, interleaved with the rest. Run by hand; the suite never asserts
+timings.
 """
 
 from __future__ import annotations
@@ -115,9 +121,10 @@ def serve_grpcio_reference() -> None:
 # -- the load generator (`python control_plane_rpc.py --load ENDPOINT CALLERS SECONDS`) --
 
 
-def generate_load(endpoint: str, callers: int, seconds: float) -> None:
+def generate_load(endpoint: str, callers: int, seconds: float, paced: float = 0.0) -> None:
     """Register `callers` services, say "ready", wait for "go" on stdin, call Heartbeat for
-    `seconds`, then print {"calls": N, "latencies_us": [...]} as one JSON line."""
+    `seconds` (as fast as answered, or `paced` times a second per caller), then print
+    {"calls": N, "latencies_us": [...]} as one JSON line."""
     import grpc
 
     from flowctl._proto import flowctl as pb
@@ -144,12 +151,23 @@ def generate_load(endpoint: str, callers: int, seconds: float) -> None:
         latencies: list[int] = []
         stop_at = time.perf_counter() + seconds
 
-        async def caller(call: grpc.aio.UnaryUnaryMultiCallable, beat: bytes) -> None:
-            while (started := time.perf_counter()) < stop_at:
+        async def caller(call: grpc.aio.UnaryUnaryMultiCallable, beat: bytes, phase: float) -> None:
+            next_at = time.perf_counter() + phase
+            while next_at < stop_at:
+                if paced:
+                    await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                    next_at += 1 / paced
+                started = time.perf_counter()
                 await call(beat)
                 latencies.append(round((time.perf_counter() - started) * 1e6))
+                if not paced:
+                    next_at = time.perf_counter()
 
-        await asyncio.gather(*(caller(call, beat) for call, beat in beats))
+        # Paced callers start spread over one interval, as components started apart are.
+        phases = [index / (paced * len(beats)) if paced else 0.0 for index in range(len(beats))]
+        await asyncio.gather(
+            *(caller(call, beat, phase) for (call, beat), phase in zip(beats, phases, strict=True))
+        )
         print(json.dumps({"calls": len(latencies), "latencies_us": latencies}), flush=True)
         for channel in channels:
             await channel.close()
@@ -166,9 +184,12 @@ class Subject:
     command: list[str]
     process: subprocess.Popen[str] | None = None
     endpoint: str = ""
+    env: dict[str, str] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=ENV, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            self.command, env=self.env or ENV, stdout=subprocess.PIPE, text=True
+        )
         assert self.process.stdout is not None
         for line in self.process.stdout:
             found = re.search(r"listening on (\S+:\d+)", line)
@@ -201,11 +222,16 @@ class Round:
     cpu_us_per_call: float
 
 
-def load_round(subject: Subject, callers: int, processes: int, seconds: float) -> Round:
+def load_round(
+    subject: Subject, callers: int, processes: int, seconds: float, paced: float = 0.0
+) -> Round:
     shares = [callers // processes + (i < callers % processes) for i in range(processes)]
     loads = [
         subprocess.Popen(
-            [sys.executable, __file__, "--load", subject.endpoint, str(share), str(seconds)],
+            [
+                *(sys.executable, __file__, "--load", subject.endpoint, str(share)),
+                *(str(seconds), str(paced)),
+            ],
             env=ENV,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -279,7 +305,7 @@ def main() -> None:
         servers[sys.argv[2]]()
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--load":
-        generate_load(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+        generate_load(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--callers", type=int, nargs="+", default=[1, 16, 64])
@@ -287,6 +313,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--subjects", nargs="+", default=["flowctl", "asyncio", "grpcio", "sqlite"])
+    parser.add_argument(
+        "--paced", type=float, default=0.0, help="calls per second per caller (0: unpaced)"
+    )
+    parser.add_argument("--baseline", type=Path, help="another flowctl tree, run as NAME@base")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="flowctl-bench-"))
     flowctl = [str(BIN / "flowctl"), "server", "--port", "0"]
@@ -298,9 +328,20 @@ def main() -> None:
         "asyncio-3w": Subject("asyncio-3w", [sys.executable, __file__, "--serve", "asyncio-3w"]),
     }
     subjects = [known[name] for name in args.subjects]
+    if args.baseline:
+        # The same commands with the other tree first on the path (flowctl is installed
+        # editable, through a .pth entry that PYTHONPATH comes before).
+        other = {**ENV, "PYTHONPATH": str(args.baseline.resolve() / "src")}
+        flowctl_main = [sys.executable, "-c", "from flowctl.cli.app import main; main()"]
+        for subject in list(subjects):
+            command = subject.command
+            if command[0] == str(BIN / "flowctl"):
+                command = [*flowctl_main, *command[1:]]
+            subjects.append(Subject(f"{subject.name}@base", command, env=other))
+    pace = f", each caller {args.paced:g} calls/s" if args.paced else ""
     print(
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
-        f"{args.processes} load processes, {args.seconds:g}s per round"
+        f"{args.processes} load processes, {args.seconds:g}s per round{pace}"
     )
     try:
         for subject in subjects:
@@ -311,7 +352,13 @@ def main() -> None:
                 turn = index % len(subjects)  # A B C D, B C D A, ...: no fixed position
                 for subject in subjects[turn:] + subjects[:turn]:
                     rounds[subject.name].append(
-                        load_round(subject, callers, min(args.processes, callers), args.seconds)
+                        load_round(
+                            subject,
+                            callers,
+                            min(args.processes, callers),
+                            args.seconds,
+                            args.paced,
+                        )
                     )
             report(callers, [subject.name for subject in subjects], rounds)
     finally:

@@ -3,7 +3,8 @@
 interleaved in one run; then flowctl's footprint while 100 components heartbeat.
 
     .venv/bin/python scripts/bench/lifecycle.py [--sizes 3 25 100] [--rounds 3]
-        [--footprint-seconds 15] [--footprint-components 100]
+        [--footprint-seconds 15] [--footprint-components 100] [--footprint-rounds 1]
+        [--baseline DIR]
 
 The components are flowctl.sdk programs (`run_component`, no work: they register and
 heartbeat until SIGTERM). For each size, each round does both, in alternating order:
@@ -17,6 +18,9 @@ heartbeat until SIGTERM). For each size, each round does both, in alternating or
 Footprint: `flowctl run` of --footprint-components components heartbeating every second;
 after the barrier, flowctl's own process is sampled for --footprint-seconds: its CPU
 (utime + stime from /proc/<pid>/stat) as a share of one core and per heartbeat, and its RSS.
+With --baseline DIR (another version of flowctl's tree, e.g. `git archive HEAD src | tar
+-x -C DIR`), the footprint is measured --footprint-rounds times for each version, in
+alternating order, and their ratio printed round by round.
 Run by hand; the suite never asserts timings.
 """
 
@@ -56,13 +60,22 @@ def write_pipeline(folder: Path, size: int) -> Path:
     return path
 
 
-def start_flowctl_run(pipeline: Path, logs: Path, *options: str) -> subprocess.Popen[str]:
+def start_flowctl_run(
+    pipeline: Path, logs: Path, *options: str, tree: Path | None = None
+) -> subprocess.Popen[str]:
+    """`flowctl run`, of the installed flowctl or of another `tree` (its src first on the
+    path: the installed one is an editable .pth entry, which PYTHONPATH comes before)."""
+    flowctl = [FLOWCTL]
+    env = ENV
+    if tree is not None:
+        flowctl = [sys.executable, "-c", "from flowctl.cli.app import main; main()"]
+        env = {**ENV, "PYTHONPATH": str(tree.resolve() / "src")}
     return subprocess.Popen(
         [
-            *(FLOWCTL, "run", str(pipeline), "--control-plane-port", "0"),
+            *(*flowctl, "run", str(pipeline), "--control-plane-port", "0"),
             *("--log-dir", str(logs), "--no-status", "--registration-timeout", "5m", *options),
         ],
-        env=ENV,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -203,9 +216,37 @@ def lifecycle(sizes: list[int], rounds: int, folder: Path) -> None:
         server.wait(timeout=30)
 
 
-def footprint(components: int, seconds: float, folder: Path) -> None:
+def footprints(
+    components: int, seconds: float, rounds: int, baseline: Path | None, folder: Path
+) -> None:
+    if baseline is None:
+        for _ in range(rounds):
+            footprint(components, seconds, folder)
+        return
+    shares: dict[str, list[float]] = {"this tree": [], "baseline": []}
+    for index in range(rounds):
+        order = [None, baseline] if index % 2 == 0 else [baseline, None]
+        for tree in order:
+            share = footprint(components, seconds, folder, tree)
+            shares["baseline" if tree else "this tree"].append(share)
+    ratios = [a / b for a, b in zip(shares["this tree"], shares["baseline"], strict=True)]
+    print(f"\nfootprint, {rounds} rounds each (min median max)")
+    for name, values in shares.items():
+        low, mid, high = min(values), statistics.median(values), max(values)
+        per_beat = [value * 1e6 / components for value in (low, mid, high)]
+        print(
+            f"  {name:10} {low:6.1%} {mid:6.1%} {high:6.1%} of one core, "
+            + " ".join(f"{us:5.0f}" for us in per_beat)
+            + " us per heartbeat"
+        )
+    low, mid, high = min(ratios), statistics.median(ratios), max(ratios)
+    print(f"  this tree / baseline, paired: {low:.2f} {mid:.2f} {high:.2f}")
+
+
+def footprint(components: int, seconds: float, folder: Path, tree: Path | None = None) -> float:
+    """flowctl's CPU as a share of one core while `components` heartbeat every second."""
     pipeline = write_pipeline(folder, components)
-    process = start_flowctl_run(pipeline, folder / "logs", "--heartbeat-interval", "1s")
+    process = start_flowctl_run(pipeline, folder / "logs", "--heartbeat-interval", "1s", tree=tree)
     lines = LineCounter(process)
     try:
         lines.wait_for_barrier()
@@ -226,10 +267,12 @@ def footprint(components: int, seconds: float, folder: Path) -> None:
                 rss.append(int(found.group(1)) / 1024)
         used, elapsed = cpu() - before, time.perf_counter() - started
         share = used / elapsed
-        print(f"\nfootprint: {components} components heartbeating every 1s, {elapsed:.0f}s")
+        which = f" (baseline {tree})" if tree else ""
+        print(f"\nfootprint: {components} components heartbeating every 1s, {elapsed:.0f}s{which}")
         print(f"  flowctl CPU      {share * 100:5.1f}% of one core")
         print(f"  per heartbeat    {used / (elapsed * components) * 1e6:5.0f} us of CPU")
         print(f"  flowctl RSS      {min(rss):5.1f} .. {max(rss):5.1f} MB")
+        return share
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)
@@ -242,13 +285,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--footprint-seconds", type=float, default=15.0)
     parser.add_argument("--footprint-components", type=int, default=100)
+    parser.add_argument("--footprint-rounds", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, help="another flowctl tree to compare with")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     with tempfile.TemporaryDirectory(prefix="flowctl-bench-") as folder:
         if args.sizes:
             lifecycle(args.sizes, args.rounds, Path(folder))
         if args.footprint_seconds > 0:
-            footprint(args.footprint_components, args.footprint_seconds, Path(folder))
+            footprints(
+                args.footprint_components,
+                args.footprint_seconds,
+                args.footprint_rounds,
+                args.baseline,
+                Path(folder),
+            )
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 

@@ -2,11 +2,14 @@
 """How long `flowctl run` takes to get a pipeline past its registration barrier, and how
 quick the small commands are, each against a baseline measured in the same run.
 
-    .venv/bin/python scripts/bench/startup.py [--repeat 5] [--sizes 1 5 10]
+    .venv/bin/python scripts/bench/startup.py [--repeat 5] [--sizes 1 5 10] [--baseline DIR]
 
 Figures (medians of --repeat runs):
 - `flowctl version` and `flowctl list` against `python -c pass` (interpreter start-up),
-  each with its costliest top-level imports from `python -X importtime`;
+  each with its costliest top-level imports from `python -X importtime`; the commands are
+  run in turn (pass, version, list, pass, version, list, ...), so that a change of the
+  machine's load hits them alike; with --baseline DIR (another version of flowctl's tree,
+  e.g. `git archive HEAD src | tar -x -C DIR`), its `version` and `list` join the turn;
 - time from `flowctl run` to "all N components registered" against the same N test
   components started directly, registering with an already running `flowctl server`.
 Run by hand; the suite never asserts timings.
@@ -32,10 +35,21 @@ FAKE = [sys.executable, str(ROOT / "tests" / "components" / "fake_component.py")
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, env=env or ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def in_turn(
+    commands: dict[str, tuple[list[str], dict[str, str] | None]], repeat: int
+) -> dict[str, float]:
+    """The median time of each command, the commands run in turn `repeat` times."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, (command, env) in commands.items():
+            times[name].append(timed(command, env))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def import_costs(args: list[str], top: int = 5) -> str:
@@ -117,15 +131,10 @@ def direct_to_registered(size: int, endpoint: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 10])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 5, 10])
+    parser.add_argument("--baseline", type=Path, help="another flowctl tree to compare with")
     args = parser.parse_args()
     median = statistics.median
-
-    python = median(timed([sys.executable, "-c", "pass"]) for _ in range(args.repeat))
-    version = median(timed([FLOWCTL, "version"]) for _ in range(args.repeat))
-    print(f"python -c pass         {python * 1000:7.0f} ms   (baseline)")
-    print(f"flowctl version        {version * 1000:7.0f} ms   {version / python:5.1f}x")
-    print(f"  its imports (ms): {import_costs(['version'])}")
 
     server = subprocess.Popen(
         [FLOWCTL, "server", "--port", "0", "--no-persistence"],
@@ -135,11 +144,27 @@ def main() -> None:
     )
     endpoint = wait_for_line(server, r"listening on (\S+:\d+)").group(1)
     try:
-        listing = median(
-            timed([FLOWCTL, "list", "--endpoint", endpoint]) for _ in range(args.repeat)
-        )
-        print(f"flowctl list           {listing * 1000:7.0f} ms   {listing / python:5.1f}x")
-        print(f"  its imports (ms): {import_costs(['list', '--endpoint', endpoint])}")
+        listing = ["list", "--endpoint", endpoint]
+        commands: dict[str, tuple[list[str], dict[str, str] | None]] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], None),
+            "flowctl version": ([FLOWCTL, "version"], None),
+            "flowctl list": ([FLOWCTL, *listing], None),
+        }
+        if args.baseline:
+            other = {**ENV, "PYTHONPATH": str(args.baseline.resolve() / "src")}
+            main = [sys.executable, "-c", "from flowctl.cli.app import main; main()"]
+            # Both through the same launcher (the installed script also imports `re`).
+            commands["list via -c"] = ([*main, *listing], None)
+            commands["baseline list via -c"] = ([*main, *listing], other)
+        medians = in_turn(commands, args.repeat)
+        python = medians["python -c pass"]
+        for name, value in medians.items():
+            print(f"{name:22} {value * 1000:7.0f} ms   {value / python:5.1f}x")
+        if args.baseline:
+            ratio = medians["list via -c"] / medians["baseline list via -c"]
+            print(f"list / baseline list (same launcher): {ratio:.2f}")
+        print(f"  version's imports (ms): {import_costs(['version'])}")
+        print(f"  list's imports (ms): {import_costs(listing)}")
         with tempfile.TemporaryDirectory() as folder:
             for size in args.sizes:
                 pipeline = write_pipeline(Path(folder), size)

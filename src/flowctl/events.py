@@ -25,7 +25,8 @@ class ControlPlaneListening:
 @dataclass(frozen=True)
 class ComponentStarted:
     component_id: str
-    pid: int
+    pid: int  # for a container: its main process as this machine sees it, 0 if unknown
+    container_id: str = ""  # the container's id, "" for a process
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,23 @@ class EventBus:
     """
 
     def __init__(self) -> None:
-        self._subscribers: list[trio.MemorySendChannel[Event]] = []
+        self._subscribers: list[_Subscriber] = []
         self._listeners: list[Callable[[Event], None]] = []
 
-    def subscribe(self) -> trio.MemoryReceiveChannel[Event]:
+    def subscribe(
+        self, *, heartbeats: Callable[[HeartbeatReceived], None] | None = None
+    ) -> trio.MemoryReceiveChannel[Event]:
+        """A channel of every event published from now on, in order.
+
+        With `heartbeats`, a heartbeat is handed to `heartbeats(event)` inside `publish`
+        instead, when the subscriber has already taken every earlier event from its channel
+        (it waits on it, so it has also handled them: the order is the same). One wake-up of
+        the subscriber's task less per heartbeat, the most frequent event by far; the
+        function must be quick, never block and never raise. A heartbeat published while
+        earlier events wait in the channel goes through the channel, after them.
+        """
         send, receive = trio.open_memory_channel[Event](math.inf)
-        self._subscribers.append(send)
+        self._subscribers.append(_Subscriber(send, heartbeats))
         return receive
 
     def listen(self, listener: Callable[[Event], None]) -> None:
@@ -126,8 +138,23 @@ class EventBus:
     def publish(self, event: Event) -> None:
         for listener in self._listeners:
             listener(event)
-        for channel in list(self._subscribers):
+        heartbeat = event if isinstance(event, HeartbeatReceived) else None
+        for subscriber in list(self._subscribers):
+            channel = subscriber.channel
             try:
+                if heartbeat is not None and subscriber.heartbeats is not None:
+                    queued = channel.statistics()
+                    if queued.open_receive_channels == 0:
+                        raise trio.BrokenResourceError
+                    if queued.current_buffer_used == 0:
+                        subscriber.heartbeats(heartbeat)
+                        continue
                 channel.send_nowait(event)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._subscribers.remove(channel)
+                self._subscribers.remove(subscriber)
+
+
+@dataclass(frozen=True, eq=False)
+class _Subscriber:
+    channel: trio.MemorySendChannel[Event]
+    heartbeats: Callable[[HeartbeatReceived], None] | None

@@ -75,8 +75,17 @@ def test_flowctl_list_imports_neither_help_nor_the_server_side(tmp_path: Path) -
         endpoint = f"127.0.0.1:{closed.getsockname()[1]}"
         for args, answer in (
             (["list", "--endpoint", endpoint], f"no control plane answered at {endpoint}"),
+            (["list", "--output=json", "--endpoint", endpoint], "no control plane answered"),
             (["list", "--runs"], "is live"),
         ):
             modules, said = _run_with_importtime(args, tmp_path)
             assert answer in said, args
             assert not set(HEAVY_FOR_SMALL_COMMANDS) & modules, args
+            # A plain `list` line is read without cyclopts (cli/list_args.py).
+            assert "cyclopts" not in modules, args
+
+
+def test_a_list_line_cyclopts_must_read_still_works(tmp_path: Path) -> None:
+    modules, said = _run_with_importtime(["list", "--output", "xml"], tmp_path)
+    assert 'Invalid value "xml" for --output' in said
+    assert "cyclopts" in modules

@@ -107,6 +107,14 @@ def _dispatch(args: list[str]) -> int:
         # Without cyclopts (about 120 ms to import): the answer is one line.
         print(f"flowctl {__version__}" if args == ["version"] else __version__)
         return EXIT_OK
+    if args[:1] == ["list"]:
+        # Without cyclopts too, when the line is plain; else cyclopts reads it (its help
+        # and its errors), as for every other command.
+        from flowctl.cli.list_args import plain_list_arguments
+
+        keywords = plain_list_arguments(args)
+        if keywords is not None:
+            return _list_services(keywords, args)
     from cyclopts.exceptions import CycloptsError
 
     from flowctl.errors import FlowctlError, UsageError
@@ -125,6 +133,18 @@ def _dispatch(args: list[str]) -> int:
         _report(error, args)
         return error.exit_status
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _list_services(keywords: dict[str, object], args: list[str]) -> int:
+    from flowctl.cli.list_command import list_services
+    from flowctl.errors import FlowctlError
+
+    try:
+        result = list_services(**keywords)  # type: ignore[arg-type]
+    except FlowctlError as error:
+        _report(error, args)
+        return error.exit_status
+    return result
 
 
 def _pipe_aware_console() -> Console:

@@ -126,7 +126,7 @@ async def _serve(
     tls: ServerTls | None,
 ) -> int:
     events = EventBus()
-    lifecycle = events.subscribe()
+    lifecycle = events.subscribe(heartbeats=console.heartbeat)
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async with (
             stdout.draining(),

@@ -173,24 +173,39 @@ class RunConsole:
         if self._output is not None:
             self._output.stop_waiting()
 
+    def heartbeat(self, event: HeartbeatReceived) -> None:
+        """Take a heartbeat: `run`'s channel hands them over, or the EventBus calls this
+        directly when the channel is empty (`EventBus.subscribe(heartbeats=...)`)."""
+        self.status.apply(event)
+        # One per heartbeat and shown with --log-level debug only: formatted only then.
+        _HEARTBEAT_LOG.log("DEBUG", "{}", partial(_text, event))
+
     def _apply(self, event: Event) -> None:
+        if isinstance(event, HeartbeatReceived):
+            self.heartbeat(event)
+            return
         self.status.apply(event)
         if isinstance(event, ComponentStopping | ComponentExited):
             self.stop_waiting()  # a stop, or a failure that will stop the run
-        if isinstance(event, HeartbeatReceived):
-            # One per heartbeat and shown with --log-level debug only: formatted only then.
-            logger.opt(lazy=True).bind(component=None).log("DEBUG", "{}", partial(_text, event))
-            return
-        line = describe_event(event, in_pipeline=self.options.pipeline, jobs=self.options.jobs)
+        line = describe_event(
+            event,
+            in_pipeline=self.options.pipeline,
+            jobs=self.options.jobs,
+            completed=self.status.completed(),
+        )
         if line is not None:
             logger.bind(component=line.component).log(line.level, line.text)
-        if self._view is not None and not isinstance(event, HeartbeatReceived):
+        if self._view is not None:
             self._view.changed()
 
     async def _print_summaries(self) -> None:
         while True:
             await trio.sleep(self.options.summary_interval)
             logger.info(self.status.summary())
+
+
+# Bound once: a heartbeat's debug line is asked for at every heartbeat, and mostly dropped.
+_HEARTBEAT_LOG = logger.opt(lazy=True).bind(component=None)
 
 
 def _text(event: Event) -> str:

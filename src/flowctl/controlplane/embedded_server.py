@@ -20,6 +20,7 @@ from flowctl.errors import PortInUse, RegistrationTimeout
 from flowctl.events import ControlPlaneListening, EventBus
 from flowctl.exception_groups import lone_exceptions_unwrapped
 
+from .asyncio_bridge import drain_queued_callbacks
 from .attachment import Attacher
 from .grpc_server import TrackingServer
 from .health import health_service
@@ -148,6 +149,7 @@ async def _asyncio_loop() -> AsyncIterator[asyncio.AbstractEventLoop]:
         yield loop
     else:
         async with trio_asyncio.open_loop() as opened:
+            drain_queued_callbacks(opened)
             yield opened
 
 

@@ -81,8 +81,14 @@ class ControlPlaneService(pb.ControlPlaneBase):
         await stream.send_message(await self.register(request, _peer_of(stream)))
 
     async def _rpc_heartbeat(self, stream: Stream[pb.ServiceHeartbeat, Empty]) -> None:
+        # The hot path (every component, every interval): the registry is called directly
+        # and the reply is Empty's encoding (no bytes), sent as it is by the codec.
         request = await self._receive(stream, pb.ServiceHeartbeat, wire_check.SERVICE_HEARTBEAT)
-        await stream.send_message(await self.heartbeat(request))
+        try:
+            self.registry.heartbeat(request.service_id, request.metrics)
+        except _REGISTRY_ERRORS as error:
+            raise _grpc_error(error) from None
+        await stream.send_message(cast(Empty, _EMPTY_ENCODED))
 
     async def _rpc_get_service_status(
         self, stream: Stream[pb.ServiceInfo, pb.ServiceStatus]
@@ -118,22 +124,33 @@ class ControlPlaneService(pb.ControlPlaneBase):
         }
 
 
+# Empty's encoding: no bytes.
+_EMPTY_ENCODED = b""
+
+_REGISTRY_ERRORS = (ServiceNotFound, RegistryFull, FlowctlError)
+
+
 @contextmanager
 def _registry_errors_as_grpc_errors() -> Iterator[None]:
-    """The registry's errors as gRPC statuses a client understands: an unknown id is
-    NOT_FOUND; a full registry RESOURCE_EXHAUSTED; storage that cannot be written (a full
-    disk under the standalone server's file) is UNAVAILABLE instead of a traceback."""
+    """The registry's errors as the gRPC errors of `_grpc_error`."""
     try:
         yield
-    except ServiceNotFound as error:
-        raise GRPCError(Status.NOT_FOUND, str(error)) from None
-    except RegistryFull as error:
-        raise GRPCError(Status.RESOURCE_EXHAUSTED, str(error)) from None
-    except FlowctlError as error:
-        # The storage says it once while the failure lasts; a line per call would flood
-        # the log at a careless client's heartbeat rate.
-        logger.debug(f"registry: {error}")
-        raise GRPCError(Status.UNAVAILABLE, str(error)) from None
+    except _REGISTRY_ERRORS as error:
+        raise _grpc_error(error) from None
+
+
+def _grpc_error(error: Exception) -> GRPCError:
+    """A registry error as a gRPC status a client understands: an unknown id is NOT_FOUND;
+    a full registry RESOURCE_EXHAUSTED; storage that cannot be written (a full disk under
+    the standalone server's file) is UNAVAILABLE instead of a traceback."""
+    if isinstance(error, ServiceNotFound):
+        return GRPCError(Status.NOT_FOUND, str(error))
+    if isinstance(error, RegistryFull):
+        return GRPCError(Status.RESOURCE_EXHAUSTED, str(error))
+    # The storage says it once while the failure lasts; a line per call would flood the
+    # log at a careless client's heartbeat rate.
+    logger.debug(f"registry: {error}")
+    return GRPCError(Status.UNAVAILABLE, str(error))
 
 
 def _peer_of(stream: Stream[pb.ServiceInfo, pb.RegistrationAck]) -> PeerInfo | None:
