@@ -88,7 +88,6 @@ RUN_OPTIONS = {
     "--heartbeat-interval": "FLOWCTL_HEARTBEAT_INTERVAL. [default: 10s]",
     "--registration-timeout": "[default: 30s]",
     "--shutdown-grace": "[default: 10s]",
-    "--orchestrator": "[default: process]",
     "--no-status": "",
     "--no-color": "NO_COLOR",
     "--log-level": "debug, info, warning, error] [default: info]",

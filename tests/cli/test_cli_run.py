@@ -148,5 +148,5 @@ async def test_a_missing_binary_names_the_component(tmp_path: Path) -> None:
 async def test_bad_command_line_values_exit_2(tmp_path: Path) -> None:
     status, _, err = await run_flowctl(["run", "--shutdown-grace", "soon"], cwd=tmp_path)
     assert status == 2 and "soon" in err
-    status, _, err = await run_flowctl(["run", "--orchestrator", "container"], cwd=tmp_path)
+    status, _, err = await run_flowctl(["run", "--orchestrator", "vm"], cwd=tmp_path)
     assert status == 2 and "--orchestrator" in err and "process" in err

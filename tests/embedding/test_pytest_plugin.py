@@ -108,8 +108,11 @@ def pytest_collection_finish(session):
 
 def test_the_plugin_imports_no_trio_for_a_project_that_does_not_use_it(tmp_path: Path) -> None:
     files = {"conftest.py": COLLECTION_PROBE, "test_plain.py": "def test_plain():\n    pass\n"}
-    # Without pytest-trio (which imports trio itself), only flowctl's plugin could.
-    result = run_pytest(project(tmp_path / "plain", files), uuid.uuid4().hex, "-p", "no:trio")
+    # Without pytest-trio and anyio's plugin (httpx brings anyio; both import trio
+    # themselves), only flowctl's plugin could.
+    result = run_pytest(
+        project(tmp_path / "plain", files), uuid.uuid4().hex, "-p", "no:trio", "-p", "no:anyio"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "flowctl plugin loaded: True; trio imported: False" in result.stdout
 

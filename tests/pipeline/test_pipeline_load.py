@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from flowctl.errors import PipelineError
-from flowctl.pipeline import KNOWN_COMPONENT_TYPES, Component, Pipeline, Role, load_pipeline
+from flowctl.pipeline import (
+    KNOWN_COMPONENT_TYPES,
+    Component,
+    ContainerSettings,
+    Pipeline,
+    Role,
+    Volume,
+    load_pipeline,
+)
 
 
 def write(folder: Path, text: str, name: str = "pipeline.yaml") -> Path:
@@ -101,7 +109,13 @@ def test_original_go_style_file_loads_with_every_key(tmp_path: Path) -> None:
     source = pipeline.component("stellar-live-source-datalake")
     assert source.place == "spec.sources[0]"
     assert source.image == "ghcr.io/withobsrvr/stellar-live-source-datalake:latest"
-    assert source.command == (str(tmp_path / "bin" / "stellar-live-source-datalake"),)
+    # With an image, the type's default command (a program of this machine) is not used:
+    # the container runs the image's own command.
+    assert source.command == ()
+    assert source.container == ContainerSettings(
+        image="ghcr.io/withobsrvr/stellar-live-source-datalake:latest",
+        volumes=(Volume(source=str(tmp_path / "data"), target="/data"),),
+    )
     assert dict(source.env) == {
         "STORAGE_TYPE": "GCS",
         "LEDGERS_PER_FILE": "1",
@@ -109,7 +123,6 @@ def test_original_go_style_file_loads_with_every_key(tmp_path: Path) -> None:
     }
     assert source.output_event_types == ("raw_ledger_service.RawLedgerChunk",)
     assert source.extra == {
-        "volumes": [{"name": "data", "mountPath": "/data", "hostPath": "./data"}],
         "ports": [{"name": "grpc", "containerPort": 50052, "hostPort": 50052, "protocol": "TCP"}],
         "health_check": "/health",
         "health_port": 8088,
@@ -122,14 +135,14 @@ def test_original_go_style_file_loads_with_every_key(tmp_path: Path) -> None:
 
     processor = pipeline.component("ttp-processor")
     assert processor.place == "spec.processors[0]"
-    assert processor.command == ("npm", "start", "--", "1234", "2345")
+    assert processor.command == ()
     assert processor.inputs == ("stellar-live-source-datalake",)
     assert processor.input_event_types == ("raw_ledger_service.RawLedgerChunk",)
     assert processor.config == {"network_passphrase": "Test SDF Network ; September 2015"}
 
     sink = pipeline.component("consumer-app")
     assert sink.place == "spec.sinks[0]"
-    assert sink.command == (str(tmp_path / "bin" / "consumer-app"),)
+    assert sink.command == ()
 
 
 def test_service_type_names_follow_the_proto() -> None:
@@ -214,11 +227,17 @@ def test_unknown_type_with_a_command_is_fine(tmp_path: Path) -> None:
     assert component.command == (str(tmp_path / "run.sh"),)
 
 
-def test_image_only_component_loads_with_an_empty_command(tmp_path: Path) -> None:
+def test_image_component_args_alone_replace_the_image_command(tmp_path: Path) -> None:
+    # As `docker run IMAGE --fast`: the arguments are the container's whole command.
     component = only_component(tmp_path, "image: example/source:1\nargs: [--fast]")
-    assert component.command == ()
+    assert component.command == ("--fast",)
     assert component.image == "example/source:1"
-    assert component.extra == {"args": ("--fast",)}
+    assert component.extra == {}
+
+
+def test_image_component_without_command_runs_the_image_own(tmp_path: Path) -> None:
+    component = only_component(tmp_path, "type: ttp-processor\nimage: example/ttp:1")
+    assert component.command == ()
 
 
 def test_working_dir_defaults_to_the_file_folder(tmp_path: Path) -> None:

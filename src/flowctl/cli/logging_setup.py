@@ -23,10 +23,11 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 # away, a call a client cancelled), so they are shown only with --log-level debug.
 # asyncio: `socket.send() raised exception.` after a client dropped its connection;
 # grpclib: `Request was cancelled`, `Deadline exceeded`.
-_ROUTINE_BELOW = {"asyncio": logging.ERROR, "grpclib": logging.WARNING}
+# httpx (the container engine's client): one INFO line per HTTP request to the engine.
+_ROUTINE_BELOW = {"asyncio": logging.ERROR, "grpclib": logging.WARNING, "httpx": logging.WARNING}
 # Their debug records are about HTTP/2 frames and header bytes (hpack: several lines per
 # call), of no use to flowctl's users: only their warnings and errors are shown.
-_QUIET_LIBRARIES = ("h2", "hpack")
+_QUIET_LIBRARIES = ("h2", "hpack", "httpcore")
 
 
 def configure_logging(write: Callable[[LogRecord], None], level: LogLevel = "info") -> None:

@@ -30,7 +30,8 @@ from flowctl.discovery import new_record, registered_run
 from flowctl.errors import FlowctlError
 from flowctl.events import EventBus
 from flowctl.exception_groups import first_error_of_type
-from flowctl.orchestrator import ProcessOrchestrator, open_run_guard
+from flowctl.orchestrator import open_run_guard
+from flowctl.orchestrator.routing import RoutingOrchestrator
 from flowctl.pipeline import Pipeline, load_pipeline
 from flowctl.runner import PipelineRun, RunOptions, open_pipeline
 
@@ -49,7 +50,7 @@ def run(
     heartbeat_interval: PositiveDuration = 10.0,
     registration_timeout: PositiveDuration = 30.0,
     shutdown_grace: Duration = 10.0,
-    orchestrator: Literal["process"] = "process",
+    orchestrator: Annotated[Literal["process", "container"], Parameter(show=False)] = "process",
     status: bool = True,
     color: bool = True,
     log_level: LogLevel = "info",
@@ -86,7 +87,8 @@ def run(
         How long components have to stop after SIGTERM before they are killed
         (0: at once).
     orchestrator
-        How components run: as local processes, the only way for now.
+        Kept for compatibility; it changes nothing: a component with an `image` runs as a
+        container, any other as a process.
     status
         The live status table at the bottom of a terminal (--no-status: logs only).
     color
@@ -190,7 +192,7 @@ async def _run(
 
 async def _run_with_console(pipeline: Pipeline, options: RunOptions, console: RunConsole) -> int:
     events = EventBus()
-    lifecycle = events.subscribe()
+    lifecycle = events.subscribe(heartbeats=console.heartbeat)
     failure: FlowctlError | None = None
     status = 0
     async with trio.open_nursery() as console_tasks:
@@ -233,7 +235,7 @@ async def _run_pipeline(
                 options=options,
                 output=console.component_line,
                 events=events,
-                orchestrator=ProcessOrchestrator(events, options.shutdown_grace, guard),
+                orchestrator=RoutingOrchestrator(events, options.shutdown_grace, guard),
             ) as run,
             trio.open_nursery() as nursery,
         ):

@@ -5,12 +5,12 @@ The live view, the periodic summary and the final table after a failure all read
 
 from __future__ import annotations
 
-import math
 import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from flowctl.console.state_words import restarting_words
 from flowctl.events import (
     ComponentCompleted,
     ComponentExited,
@@ -31,6 +31,7 @@ class ComponentStatus:
     id: str
     type: str  # source, processor, sink
     pid: int | None = None
+    container: str = ""  # the container's id, for a component that runs as one
     started_at: float | None = None
     ended_at: float | None = None
     registered: bool = False
@@ -74,10 +75,8 @@ class ComponentStatus:
 
     def _restart_state(self) -> str:
         assert self.restart_due is not None
-        left = max(0.0, self.restart_due - self.clock())
-        # Whole seconds, rounded up, as a countdown reads; under one, in tenths.
-        shown = f"{math.ceil(left)}s" if left >= 1 else f"{math.ceil(left * 10) / 10:g}s"
-        return f"restarting ({self.restart_attempt}/{self.restart_limit}) in {shown}"
+        left = self.restart_due - self.clock()
+        return restarting_words(self.restart_attempt, self.restart_limit, left)
 
     def _exit_state(self) -> str:
         code = self.returncode
@@ -123,13 +122,15 @@ class PipelineStatus:
     def apply(self, event: Event) -> None:
         now = self._clock()
         match event:
-            case ComponentStarted(component_id=cid, pid=pid) if cid in self.components:
+            case ComponentStarted(component_id=cid, pid=pid, container_id=container) if (
+                cid in self.components
+            ):
                 status = self.components[cid]
                 if status.restart_due is not None:  # started again: a new process's life
                     status.restart_due, status.returncode, status.ended_at = None, None, None
                     status.registered, status.exit_expected = False, False
                     status.last_heartbeat_at = None
-                status.pid, status.started_at = pid, now
+                status.pid, status.container, status.started_at = pid, container, now
             case ComponentRestarting(component_id=cid) if cid in self.components:
                 status = self.components[cid]
                 status.restart_attempt, status.restart_limit = event.attempt, event.max_restarts
@@ -153,6 +154,10 @@ class PipelineStatus:
                     found.healthy = True
             case HealthChanged(component_id=cid, healthy=healthy) if cid in self.components:
                 self.components[cid].healthy = healthy
+
+    def completed(self) -> set[str]:
+        """The jobs that completed."""
+        return {cid for cid, status in self.components.items() if status.completed}
 
     def healthy_count(self) -> int:
         return sum(1 for status in self.components.values() if status.state == "healthy")

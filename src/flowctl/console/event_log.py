@@ -29,14 +29,21 @@ class EventLine:
 
 
 def describe_event(
-    event: Event, in_pipeline: bool = True, jobs: AbstractSet[str] = frozenset()
+    event: Event,
+    in_pipeline: bool = True,
+    jobs: AbstractSet[str] = frozenset(),
+    completed: AbstractSet[str] = frozenset(),
 ) -> EventLine | None:
     """One line for a user, or None for an event not worth a line. `in_pipeline`: False for
     a control plane that runs no pipeline (`flowctl server`), where no registration is a
-    stranger. `jobs`: components meant to finish, whose exit 0 is said as `completed`."""
+    stranger. `jobs`: components meant to finish, whose exit 0 is said as `completed`.
+    `completed`: the jobs that did; their registrations going silent is no warning."""
     match event:
         case ControlPlaneListening(endpoint=endpoint):
             return EventLine("INFO", f"control plane listening on {endpoint}", None)
+        case ComponentStarted(component_id=cid, container_id=container) if container:
+            # The 12-character id `docker ps` shows.
+            return EventLine("INFO", f"started {cid} (container {container[:12]})", cid)
         case ComponentStarted(component_id=cid, pid=pid):
             return EventLine("INFO", f"started {cid} (pid {pid})", cid)
         case ComponentStopping(component_id=cid):
@@ -68,6 +75,9 @@ def describe_event(
         case ServiceRegistered(service_id=sid, component_id=cid, attached_by=how):
             name = cid if sid == cid else f"{cid} as {sid}"
             return EventLine("INFO", f"registered {name} ({how})", cid)
+        case HealthChanged(service_id=sid, component_id=cid, healthy=False) if cid in completed:
+            # It finished, so its heartbeats stopped: expected, said at debug level only.
+            return EventLine("DEBUG", f"{sid} is silent: {cid} completed", cid)
         case HealthChanged(service_id=sid, component_id=cid, healthy=False, silent_for=silent):
             return EventLine("WARNING", f"{sid} is unhealthy: no heartbeat for {silent:.1f}s", cid)
         case HealthChanged(service_id=sid, component_id=cid, healthy=True, silent_for=silent):

@@ -53,7 +53,8 @@ def component_row(status: ComponentStatus, now: float) -> StatusRow:
         type=status.type,
         state=status.state,
         tone=status.tone,
-        pid=str(status.pid) if status.pid else "",
+        # A container shows its id in the 12-character form of `docker ps`.
+        pid=status.container[:12] if status.container else str(status.pid or ""),
         uptime=uptime,
         heartbeat=heartbeat,
         metrics=telling_metrics(status.metrics),

@@ -26,6 +26,7 @@ import trio
 
 from flowctl import procfs
 from flowctl.exception_groups import lone_exceptions_unwrapped
+from flowctl.orchestrator import container_sweep
 from flowctl.orchestrator.members import ProcessSet
 from flowctl.orchestrator.run_tag import new_run_id, run_prefix
 from flowctl.orchestrator.subreaper import become_subreaper, stop_being_subreaper
@@ -44,6 +45,16 @@ class RunGuard:
         self._own: set[int] = set()  # children flowctl started: trio reaps them, never we
         self._spawn_lock = trio.Lock()
         self._watchdog: _WatchdogLink | None = None
+        self.engines: set[str] = set()  # container engines the run used (their URLs)
+
+    def announce_engine(self, url: str) -> None:
+        """The run creates containers on this engine: the watchdog removes them if flowctl
+        dies, and the final sweep removes what is left of them."""
+        if url in self.engines:
+            return
+        self.engines.add(url)
+        if self._watchdog is not None:
+            self._watchdog.send(f"e{url}")
 
     async def spawn(self, start: Callable[[], Awaitable[trio.Process]]) -> trio.Process:
         """Start a child process of flowctl and tell the watchdog about its process group.
@@ -112,6 +123,15 @@ class RunGuard:
                     return
                 await trio.sleep(delay)
                 delay = min(delay * 2, 0.05)
+
+    async def _remove_containers(self) -> None:
+        """Containers of the run that its components could not remove (bounded by the
+        sweep's call timeouts; the watchdog looks once more)."""
+        for url in self.engines:
+            with suppress(OSError, ValueError):
+                await trio.to_thread.run_sync(
+                    container_sweep.remove_run_containers, url, self.run_id
+                )
 
     def _left_alive(self, marked: ProcessSet) -> set[int]:
         return marked.live() | _with_live_descendants(self._adopted())
@@ -192,6 +212,7 @@ async def open_run_guard(*, watchdog_grace: float = 1.0) -> AsyncIterator[RunGua
     finally:
         with trio.CancelScope(shield=True):
             await guard._sweep()
+            await guard._remove_containers()
             await watchdog.close()
             guard._own.discard(watchdog.process.pid)
             if guard.adopting:

@@ -1,7 +1,7 @@
 """What the runner needs from an orchestrator: start a component, follow it, stop it.
 
-Nothing here knows how a component is run (a child process today, maybe a container
-later), nor anything of gRPC, terminals or the pipeline file.
+Nothing here knows how a component is run (a child process or a container), nor anything of
+gRPC, terminals or the pipeline file.
 """
 
 from __future__ import annotations
@@ -16,12 +16,36 @@ import trio
 
 
 @dataclass(frozen=True)
+class Mount:
+    host: str  # an absolute host path, or a named volume
+    target: str  # the path inside the container
+    read_only: bool = False
+
+    def bind(self) -> str:
+        """The Docker Engine API's form: "host:target[:ro]"."""
+        return f"{self.host}:{self.target}{':ro' if self.read_only else ''}"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """How to run a component as a container; argv (if any) replaces the image's command."""
+
+    image: str
+    pull: str = "never"  # "never" | "missing"
+    mounts: tuple[Mount, ...] = ()
+    network: str = "host"
+    user: str | None = None
+    working_dir: str | None = None  # inside the container; None: the image's
+
+
+@dataclass(frozen=True)
 class LaunchSpec:
     component_id: str
-    argv: Sequence[str]  # the full command line
+    argv: Sequence[str]  # the full command line (for a container: may be empty)
     env: Mapping[str, str]  # the COMPLETE environment of the child (the runner builds it)
     cwd: Path
     log_path: Path  # <log-dir>/<component-id>.log; missing parent folders are created
+    container: ContainerSpec | None = None  # None: a local process
 
 
 @dataclass(frozen=True)
@@ -56,7 +80,8 @@ OutputSink = Callable[[str, str, str], Awaitable[None]]
 
 class RunningComponent(Protocol):
     component_id: str
-    pid: int
+    pid: int  # the main process (a container's: as this machine sees it; 0 if unknown)
+    container_id: str  # the container's id; "" for a process
     exit_status: ExitStatus | None  # None while running
     stop_requested: bool  # True once stop()/kill() was called (or the nursery was cancelled)
 

@@ -80,6 +80,7 @@ class ProcessComponent:
     ) -> None:
         self.component_id = spec.component_id
         self.pid = 0
+        self.container_id = ""
         self.exit_status: ExitStatus | None = None
         self.stop_requested = False
         self._spec = spec

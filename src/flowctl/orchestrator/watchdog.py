@@ -6,6 +6,8 @@ pipe reaches end-of-file, flowctl has exited: normally (it wrote "stop" first, a
 stopped everything already), or killed, even by SIGKILL, since the kernel closes a dead
 process's files. Then the watchdog signals every announced group and every process that
 carries the run's mark (members.py): SIGTERM, a short grace, SIGKILL until none is left.
+When the run used a container engine (flowctl announced it on the pipe), the watchdog then
+removes every container labelled with the run (container_sweep.py), in both cases.
 
     python -m flowctl.orchestrator.watchdog --fd 5 --run-id RUN --parent PID --grace 1
 
@@ -21,6 +23,7 @@ import signal
 import sys
 import time
 
+from flowctl.orchestrator import container_sweep
 from flowctl.orchestrator.members import ProcessSet
 from flowctl.orchestrator.run_tag import run_prefix
 
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, signal.SIG_IGN)
     run = ProcessSet(prefix=run_prefix(args.run_id))
     finished = False
+    engines: set[str] = set()
     with os.fdopen(args.fd, "rb") as pipe:
         for line in pipe:
             command = line.strip()
@@ -49,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
                 run.pgids.add(int(command[1:]))
             elif command[:1] == b"-":
                 run.pgids.discard(int(command[1:]))
+            elif command[:1] == b"e":
+                engines.add(command[1:].decode())
     if finished:
         _kill_until_gone(run)  # flowctl stopped everything itself; this is a last look
+        _remove_containers(engines, args.run_id, quiet=True)
         return 0
     left = run.live()
     if left:
@@ -58,7 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         _tell(f"flowctl (pid {args.parent}) is gone; stopping the {len(left)} processes of its run")
         _wait_until_gone(run, args.grace)
         _kill_until_gone(run)
+    _remove_containers(engines, args.run_id, quiet=False)
     return 0
+
+
+def _remove_containers(engines: set[str], run_id: str, *, quiet: bool) -> None:
+    for url in engines:
+        try:
+            removed = container_sweep.remove_run_containers(url, run_id)
+        except (OSError, ValueError) as error:
+            _tell(f"cannot remove the containers of run {run_id} at {url}: {error}")
+            continue
+        if removed and not quiet:
+            _tell(f"removed the {removed} containers of its run")
 
 
 def _tell(message: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from flowctl.pipeline.container_fields import CONTAINER_ONLY_KEYS, read_container
 from flowctl.pipeline.fields import (
     at,
     check_keys,
@@ -57,6 +58,7 @@ COMPONENT_KEYS = (
     "depends_on",
     *(key for pair in EVENT_TYPE_KEYS.items() for key in pair),
     "image",
+    *CONTAINER_ONLY_KEYS,
     "config",
     *EXTRA_KEYS,
     *LATER_ORIGINAL_KEYS,
@@ -75,12 +77,16 @@ def read_component(
     )
     component_type = optional_text(data, "type", place)
     image = optional_text(data, "image", place)
-    working_dir = _working_dir(data, place, base_dir, variables)
-    command, unused_args = _argv(data, place, component_type, image, working_dir, variables)
-    extra = _extra(data, place)
+    container = read_container(data, place, image, base_dir, variables)
+    if container is not None:
+        # A container's command and working_dir are inside the image: taken as written.
+        working_dir = base_dir
+        command = _container_argv(data, place, variables)
+    else:
+        working_dir = _working_dir(data, place, base_dir, variables)
+        command = _argv(data, place, component_type, working_dir, variables)
+    extra = _extra(data, place, with_image=container is not None)
     restart = read_restart_policy(data, place)
-    if unused_args:
-        extra["args"] = unused_args  # for whoever runs the image
     return Component(
         id=component_id,
         role=role,
@@ -92,7 +98,8 @@ def read_component(
         depends_on=text_list(data, "depends_on", place, "component ids"),
         input_event_types=_event_types(data, "input_event_types", place),
         output_event_types=_event_types(data, "output_event_types", place),
-        image=image,
+        image=container.image if container is not None else None,
+        container=container,
         config=MappingProxyType(free_mapping(data, "config", place)),
         place=place,
         extra=MappingProxyType(extra),
@@ -113,26 +120,37 @@ def _working_dir(
     return base_dir / text  # an absolute value replaces base_dir
 
 
+def _args(data: Mapping[str, Any], place: str, variables: Interpolator) -> tuple[str, ...]:
+    return tuple(
+        variables.expand(arg, at(at(place, "args"), index))
+        for index, arg in enumerate(text_list(data, "args", place, "strings (arguments)"))
+    )
+
+
+def _container_argv(
+    data: Mapping[str, Any], place: str, variables: Interpolator
+) -> tuple[str, ...]:
+    """`command` then `args`, as written (paths are the image's); empty: the image's own.
+
+    A known `type`'s default command is not used: it names a program of this machine. As
+    with `docker run IMAGE ARGS`, `args` alone replace the image's command."""
+    command = _command(data, place, variables) if present(data, "command") else ()
+    return (*command, *_args(data, place, variables))
+
+
 def _argv(
     data: Mapping[str, Any],
     place: str,
     component_type: str | None,
-    image: str | None,
     working_dir: Path,
     variables: Interpolator,
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The full argv, and the args left over when there is no command to append them to."""
-    args = tuple(
-        variables.expand(arg, at(at(place, "args"), index))
-        for index, arg in enumerate(text_list(data, "args", place, "strings (arguments)"))
-    )
+) -> tuple[str, ...]:
+    """The full argv of a process: its command (or its type's), then `args`."""
+    args = _args(data, place, variables)
     if present(data, "command"):
         command = _command(data, place, variables)
     elif component_type is not None and component_type in KNOWN_COMPONENT_TYPES:
         command = KNOWN_COMPONENT_TYPES[component_type]
-    elif image is not None:
-        # Only a container orchestrator can run it; the runner refuses it for processes.
-        return (), args
     elif component_type is not None:
         raise Invalid(at(place, "type"), _no_default_command(component_type))
     else:
@@ -144,7 +162,7 @@ def _argv(
     program, *rest = command
     if "/" in program and not os.path.isabs(program):
         program = str(working_dir / program)  # "./bin/x" means "in the working directory"
-    return (program, *rest, *args), ()
+    return (program, *rest, *args)
 
 
 def _command(data: Mapping[str, Any], place: str, variables: Interpolator) -> tuple[str, ...]:
@@ -209,10 +227,11 @@ def _event_types(data: Mapping[str, Any], key: str, place: str) -> tuple[str, ..
     return snake_value or camel_value
 
 
-def _extra(data: Mapping[str, Any], place: str) -> dict[str, Any]:
-    """Container-only keys: checked for their shape, then kept as plain data."""
+def _extra(data: Mapping[str, Any], place: str, *, with_image: bool) -> dict[str, Any]:
+    """Keys kept as plain data, checked for their shape (`volumes` of a component with an
+    image are read by container_fields.py instead)."""
     extra: dict[str, Any] = {}
-    for key in ("volumes", "ports"):
+    for key in ("ports",) if with_image else ("volumes", "ports"):
         items = data.get(key)
         if items is None:
             continue

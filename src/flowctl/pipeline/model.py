@@ -30,6 +30,30 @@ class Role(StrEnum):
         return f"SERVICE_TYPE_{self.name}"
 
 
+@dataclass(frozen=True)
+class Volume:
+    """A `volumes` entry: a host folder or file (absolute), or a named volume, and where it
+    appears in the container."""
+
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    """How a component with an `image` runs: as a container, with these compose-like keys."""
+
+    image: str
+    pull: str = "never"
+    """"never" (the default) or "missing": pull the image when the engine lacks it."""
+    volumes: tuple[Volume, ...] = ()
+    network: str = "host"
+    user: str | None = None
+    working_dir: str | None = None
+    """Inside the container (absolute); None: the image's."""
+
+
 # Mapping fields are left out of the hash (they are not hashable) but still compared, so
 # components and pipelines can be dict keys and equal values still compare equal.
 @dataclass(frozen=True)
@@ -40,7 +64,8 @@ class Component:
     role: Role
     type: str | None
     command: tuple[str, ...]
-    """Full argv (command or the type's default, then `args`); empty for an image-only component."""
+    """Full argv (command or the type's default, then `args`). With an image: `command`
+    and `args` as written, replacing the image's command; empty for the image's own."""
     env: Mapping[str, str] = field(default_factory=_empty, hash=False)
     """The component's own environment from the file (not the inherited one)."""
     working_dir: Path = field(default_factory=Path.cwd)
@@ -62,6 +87,8 @@ class Component:
     """What happens when its process exits: restart_policy, max_restarts, restart_delay."""
     job: bool = False
     """Meant to finish: exit 0 is success (`completed`), and it need not register."""
+    container: ContainerSettings | None = None
+    """Set when the component has an `image`: it runs as a container, not a process."""
 
     @property
     def waits_for(self) -> tuple[str, ...]:

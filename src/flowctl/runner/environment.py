@@ -11,8 +11,10 @@ from pathlib import Path
 from flowctl.controlplane.tls import ServerTls
 from flowctl.durations import format_duration
 from flowctl.errors import ComponentStartError, PipelineError
+from flowctl.orchestrator.interface import ContainerSpec, Mount
 from flowctl.pipeline import Component, Pipeline
 from flowctl.pipeline.interpolate import FLOWCTL_PYTHON
+from flowctl.pipeline.model import ContainerSettings
 
 
 def component_environment(
@@ -59,6 +61,25 @@ def component_environment(
 TLS_VARIABLES = ("FLOWCTL_TLS_CA_CERT", "FLOWCTL_TLS_CERT", "FLOWCTL_TLS_KEY")
 
 
+def container_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """A container's environment: what component_environment gave (built without the
+    parent's), less FLOWCTL_PYTHON, which names an interpreter of this machine."""
+    return {name: value for name, value in env.items() if name != FLOWCTL_PYTHON}
+
+
+def container_spec(settings: ContainerSettings) -> ContainerSpec:
+    return ContainerSpec(
+        image=settings.image,
+        pull=settings.pull,
+        mounts=tuple(
+            Mount(volume.source, volume.target, volume.read_only) for volume in settings.volumes
+        ),
+        network=settings.network,
+        user=settings.user,
+        working_dir=settings.working_dir,
+    )
+
+
 # Listening on every address includes loopback, and a certificate names addresses to
 # dial, never 0.0.0.0: with TLS, components dial loopback instead.
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
@@ -83,6 +104,9 @@ def check_can_start(pipeline: Pipeline, parent_env: Mapping[str, str] | None = N
     """Refuse, before anything starts, a component whose command or folder does not exist."""
     env = os.environ if parent_env is None else parent_env
     for component in pipeline.components:
+        if component.container is not None:
+            _check_volumes(component)
+            continue
         if not component.command:
             raise PipelineError(
                 str(pipeline.file),
@@ -106,4 +130,16 @@ def check_can_start(pipeline: Pipeline, parent_env: Mapping[str, str] | None = N
                 component.id,
                 f"command '{program}' not found or not executable "
                 f"(working directory {component.working_dir})",
+            )
+
+
+def _check_volumes(component: Component) -> None:
+    """A host folder that does not exist would be created by Docker (as root) and refused
+    by Podman: say so before anything starts."""
+    assert component.container is not None
+    for volume in component.container.volumes:
+        if volume.source.startswith("/") and not Path(volume.source).exists():
+            raise ComponentStartError(
+                component.id,
+                f"volume {volume.source}:{volume.target}: {volume.source} does not exist",
             )

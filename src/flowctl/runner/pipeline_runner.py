@@ -39,14 +39,20 @@ from flowctl.orchestrator import (
     LaunchSpec,
     Orchestrator,
     OutputSink,
-    ProcessOrchestrator,
     RunningComponent,
 )
+from flowctl.orchestrator.routing import RoutingOrchestrator
 from flowctl.pipeline import Component, Pipeline, load_pipeline
 from flowctl.runner.attach import PipelineAttacher
-from flowctl.runner.component_view import ComponentBoard, ComponentState, ComponentView
-from flowctl.runner.environment import check_can_start, component_environment
+from flowctl.runner.component_view import ComponentBoard, ComponentView, all_healthy
+from flowctl.runner.environment import (
+    check_can_start,
+    component_environment,
+    container_environment,
+    container_spec,
+)
 from flowctl.runner.restarts import RestartBudget
+from flowctl.runner.run_notes import RunNotes
 from flowctl.runner.start_wait import registration_timeout
 from flowctl.runner.tail import OutputTail
 
@@ -107,6 +113,8 @@ class PipelineRun:
         self._running: dict[str, RunningComponent] = {}
         self._board = ComponentBoard((c.id, c.role.value) for c in pipeline.components)
         events.listen(self._board.apply)
+        # `flowctl list` shows restarts and completed jobs, as `components` does.
+        events.listen(RunNotes(control_plane.registry).apply)
         self.failure: FlowctlError | None = None
         self._orchestrator = orchestrator
         self._nursery = nursery
@@ -174,18 +182,22 @@ class PipelineRun:
         return not self.stopping
 
     async def wait_healthy(self, ids: Collection[str] | None = None) -> None:
-        """Wait until every component in `ids` (default: all of them) is registered and
-        healthy at the same time.
+        """Wait until every component in `ids` is registered and healthy at the same time;
+        a job (`job: true`) counts once it is healthy or has completed.
+
+        Without `ids`: the long-running components, every one but the jobs. A job is not
+        waited for: it need not register and it is meant to end. Whatever needs a job's
+        work lists it in `inputs` (or `depends_on`) and starts only once it completed, so
+        waiting for that component waits for the job too. A pipeline made only of jobs
+        leaves nothing to wait for: this returns at once (`wait()` waits for its end).
 
         Raises ValueError for an id that is not a component, RunStopped when the run stops
         first; a component that exits fails the run, whose error leaves the block.
         """
-        wanted = self._known(ids)
-
-        def all_healthy(views: Mapping[str, ComponentView]) -> bool:
-            return all(views[cid].state is ComponentState.HEALTHY for cid in wanted)
-
-        await self._wait_for(all_healthy, f"{', '.join(wanted)} to be healthy")
+        wanted = self.registering if ids is None else self._known(ids)
+        await self._wait_for(
+            lambda views: all_healthy(views, wanted), f"{', '.join(wanted)} to be healthy"
+        )
 
     async def wait_metric(
         self,
@@ -350,17 +362,20 @@ class PipelineRun:
 
     async def _launch(self, component: Component) -> RunningComponent:
         log_dir = self.options.log_dir
+        environment = component_environment(
+            component,
+            endpoint=self.endpoint,
+            heartbeat_interval=self.options.heartbeat_interval,
+            tls=self.options.tls,
+            parent={} if component.container else None,
+        )
         spec = LaunchSpec(
             component_id=component.id,
             argv=component.command,
-            env=component_environment(
-                component,
-                endpoint=self.endpoint,
-                heartbeat_interval=self.options.heartbeat_interval,
-                tls=self.options.tls,
-            ),
+            env=container_environment(environment) if component.container else environment,
             cwd=component.working_dir,
             log_path=log_dir / f"{component.id}.log",
+            container=container_spec(component.container) if component.container else None,
         )
         # Shielded: a process half started when a stop comes would be known to nobody.
         with trio.CancelScope(shield=True):
@@ -487,11 +502,20 @@ async def open_pipeline(
     for warning in pipeline.warnings:
         logger.warning(warning)
     events = events or EventBus()
-    orchestrator = orchestrator or ProcessOrchestrator(
+    orchestrator = orchestrator or RoutingOrchestrator(
         events=events, cancel_grace=options.shutdown_grace
     )
-    # Only ProcessOrchestrator marks its processes; with another, attachment uses the tree.
-    run_id = orchestrator.run_id if isinstance(orchestrator, ProcessOrchestrator) else None
+    if isinstance(orchestrator, RoutingOrchestrator):  # no image missing, before any start
+        try:
+            await orchestrator.check_images(
+                {c.id: container_spec(c.container) for c in pipeline.components if c.container}
+            )
+        except BaseException:
+            await orchestrator.aclose()
+            raise
+    # flowctl's orchestrators mark their processes (run_tag.py); with another, attachment
+    # goes by the process tree alone.
+    run_id: str | None = getattr(orchestrator, "run_id", None)
     attacher = PipelineAttacher(pipeline, run_id=run_id)
     if options.exit_code_from is not None and options.exit_code_from not in {
         component.id for component in pipeline.components
@@ -501,40 +525,45 @@ async def open_pipeline(
             f"{pipeline.name!r}"
         )
     with lone_exceptions_unwrapped():
-        async with (
-            open_control_plane(
-                host=options.control_plane_host,
-                port=options.control_plane_port,
-                heartbeat_ttl=options.heartbeat_ttl,
-                janitor_interval=options.janitor_interval,
-                attacher=attacher,
-                events=events,
-                tls=options.tls,
-                # `flowctl list` shows the services in the live view's order.
-                component_order=[component.id for component in pipeline.components],
-            ) as control_plane,
-            trio.open_nursery() as nursery,
-        ):
-            run = PipelineRun(
-                pipeline,
-                control_plane,
-                options,
-                orchestrator,
-                events,
-                nursery,
-                output or _discard,
-                attacher,
-            )
-            attacher.follow(run._running)  # attachment by process needs the main pids
-            try:
-                await run._start_first_level()
-            except FlowctlError:
+        try:
+            async with (
+                open_control_plane(
+                    host=options.control_plane_host,
+                    port=options.control_plane_port,
+                    heartbeat_ttl=options.heartbeat_ttl,
+                    janitor_interval=options.janitor_interval,
+                    attacher=attacher,
+                    events=events,
+                    tls=options.tls,
+                    # `flowctl list` shows the services in the live view's order.
+                    component_order=[component.id for component in pipeline.components],
+                ) as control_plane,
+                trio.open_nursery() as nursery,
+            ):
+                run = PipelineRun(
+                    pipeline,
+                    control_plane,
+                    options,
+                    orchestrator,
+                    events,
+                    nursery,
+                    output or _discard,
+                    attacher,
+                )
+                attacher.follow(run._running)  # attachment by process needs the main pids
+                try:
+                    await run._start_first_level()
+                except FlowctlError:
+                    await run.stop()
+                    raise
+                run._begin_bring_up()
+                yield run
                 await run.stop()
-                raise
-            run._begin_bring_up()
-            yield run
-            await run.stop()
-            nursery.cancel_scope.cancel()
+                nursery.cancel_scope.cancel()
+        finally:
+            # After the nursery: a container's tasks use the engine until they have ended.
+            if isinstance(orchestrator, RoutingOrchestrator):
+                await orchestrator.aclose()  # the container engine's connections
 
 
 __all__ = ["OutputSink", "PipelineRun", "RunOptions", "open_pipeline"]
