@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from flowctl.console.event_log import describe_event
-from flowctl.console.figures import count_of
+from flowctl.console.figures import count_of, telling_metrics
 from flowctl.events import ControlPlaneListening, ServiceRegistered
 
 STRANGER = ServiceRegistered("x-1", "SERVICE_TYPE_SOURCE", None, None, None)
@@ -28,3 +30,9 @@ def test_the_listening_line() -> None:
 
 def test_counts_agree_with_their_noun() -> None:
     assert [count_of(n, "line") for n in (0, 1, 2)] == ["0 lines", "1 line", "2 lines"]
+
+
+def test_metrics_that_are_not_finite_are_shown_not_raised() -> None:
+    # A component may send NaN or ±Infinity; the live view and `list` used to raise on them.
+    metrics = {"lag": math.nan, "rate": math.inf, "floor": -math.inf}
+    assert telling_metrics(metrics) == "lag=nan rate=inf floor=-inf"

@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from flowctl._proto.flowctl import inspect as pb_inspect
 from flowctl.console.state_words import restarting_words
 from flowctl.console.status_rows import STATE, StatusRow
 from flowctl.console.text_table import Column
 
+if TYPE_CHECKING:
+    from flowctl._proto.flowctl import inspect as pb_inspect
+    from flowctl.controlplane.list_decoding import ListedAttachment
+
+    # The generated message or the quick path's (list_decoding.py): the same fields.
+    Attachment = pb_inspect.ServiceAttachment | ListedAttachment
+
 NO_PIPELINE = "the server runs no pipeline"
 
 
-def attachment_label(service_id: str, attachment: pb_inspect.ServiceAttachment | None) -> str:
+def attachment_label(service_id: str, attachment: Attachment | None) -> str:
     """`by process`; `proc by metadata` when the service id is not the component's;
     `no: <why>` for a registration attached to no component."""
     if attachment is None:
@@ -29,14 +36,12 @@ def attachment_label(service_id: str, attachment: pb_inspect.ServiceAttachment |
 
 
 def attachment_column(
-    attachments: Mapping[str, pb_inspect.ServiceAttachment],
+    attachments: Mapping[str, Attachment],
 ) -> Column[StatusRow]:
     return Column("ATTACHED", lambda row: attachment_label(row.id, attachments.get(row.id)))
 
 
-def run_state_label(
-    attachment: pb_inspect.ServiceAttachment | None, now_unix_ms: int
-) -> str | None:
+def run_state_label(attachment: Attachment | None, now_unix_ms: int) -> str | None:
     """The run's word for the service's component, as the live view says it, or None when
     the server says nothing more than health (no run state: the component runs, or the
     server runs no pipeline or predates the field). The countdown is computed from the
@@ -53,7 +58,7 @@ def run_state_label(
 
 def inspect_columns(
     columns: Sequence[Column[StatusRow]],
-    attachments: Mapping[str, pb_inspect.ServiceAttachment],
+    attachments: Mapping[str, Attachment],
     now_unix_ms: int | None = None,
 ) -> tuple[Column[StatusRow], ...]:
     """`columns` with the run's word in STATE where the server has one, then ATTACHED."""

@@ -5,9 +5,12 @@ loaded (controlplane/tls.py: one line naming the file, exit 1)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flowctl.controlplane.tls import ServerTls
 from flowctl.errors import UsageError
+
+if TYPE_CHECKING:  # imports ssl: not for `flowctl list` without TLS
+    from flowctl.controlplane.tls import ServerTls
 
 
 def server_tls(
@@ -29,6 +32,8 @@ def server_tls(
         raise UsageError(
             "--tls-client-cert is for mutual TLS: it needs --tls-ca-cert, the CA that signed it"
         )
+    from flowctl.controlplane.tls import ServerTls
+
     return ServerTls(cert, key, ca_cert, client_cert, client_key)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 # Substrings of metric names, most telling first: throughput, then trouble, then position.
@@ -43,6 +44,8 @@ def format_age(seconds: float | None) -> str:
 
 
 def format_number(value: float) -> str:
+    if not math.isfinite(value):  # a component may send NaN or ±Infinity: said as such
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.3g}" if abs(value) >= 1000 else f"{value:.2f}".rstrip("0").rstrip(".")

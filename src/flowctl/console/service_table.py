@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from flowctl._proto import flowctl as pb
 from flowctl.console.status_rows import SERVICE_COLUMNS, StatusRow, service_row
 from flowctl.console.text_table import Column, render_text_table
+from flowctl.controlplane.service_types import SERVICE_TYPE_NAMES
+
+if TYPE_CHECKING:
+    from flowctl._proto import flowctl as pb
+    from flowctl.controlplane.list_decoding import ListedService
 
 
 def service_type_label(value: int) -> str:
     """source, processor, sink, or the bare number for a type this build has no name for."""
-    try:
-        name = pb.ServiceType(value).name
-    except ValueError:
-        name = None
+    name = SERVICE_TYPE_NAMES.get(int(value))
     return name.lower() if name else str(int(value))
 
 
 def service_rows(
-    services: Sequence[pb.ServiceStatus], now: datetime | None = None
+    services: Sequence[pb.ServiceStatus] | Sequence[ListedService], now: datetime | None = None
 ) -> list[StatusRow]:
     return [
         service_row(
@@ -37,7 +39,7 @@ def service_rows(
 
 
 def render_service_table(
-    services: Sequence[pb.ServiceStatus],
+    services: Sequence[pb.ServiceStatus] | Sequence[ListedService],
     columns: Sequence[Column[StatusRow]] = SERVICE_COLUMNS,
 ) -> str:
     """`columns` lets a command add its own (with values from `StatusRow.extra`)."""

@@ -9,25 +9,28 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
-from typing import Any
-
-from flowctl._proto import flowctl as pb
+from typing import TYPE_CHECKING, Any
 
 from .service_types import describe_service_type, service_type_name
+
+if TYPE_CHECKING:
+    from flowctl._proto import flowctl as pb
+
+    from .list_decoding import ListedService, ServiceListing
 
 __all__ = ["describe_service_type", "service_list_to_dict", "service_list_to_json"]
 
 
-def service_list_to_json(services: pb.ServiceList) -> str:
+def service_list_to_json(services: pb.ServiceList | ServiceListing) -> str:
     return json.dumps(service_list_to_dict(services), indent=2, allow_nan=False)
 
 
-def service_list_to_dict(services: pb.ServiceList) -> dict[str, Any]:
+def service_list_to_dict(services: pb.ServiceList | ServiceListing) -> dict[str, Any]:
     # Every field is always present, defaults included, so jq filters can rely on them.
     return {"services": [_status_to_dict(status) for status in services.services]}
 
 
-def _status_to_dict(status: pb.ServiceStatus) -> dict[str, Any]:
+def _status_to_dict(status: pb.ServiceStatus | ListedService) -> dict[str, Any]:
     return {
         "serviceId": status.service_id,
         "serviceType": _enum_value(status.service_type),

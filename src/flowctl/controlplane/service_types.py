@@ -7,15 +7,17 @@ through here instead of `.name`.
 
 from __future__ import annotations
 
-from flowctl._proto import flowctl as pb
-
 _PREFIX = "SERVICE_TYPE_"
+# flowctl.ServiceType, as control_plane.proto names it (written out, so that `flowctl list`
+# need not import the generated messages; tests/controlplane/test_cp_list_decoding.py
+# checks it against them).
+SERVICE_TYPE_NAMES = {0: "UNSPECIFIED", 1: "SOURCE", 2: "PROCESSOR", 3: "SINK"}
 
 
 def service_type_name(value: int) -> str | None:
     """The proto name (`SERVICE_TYPE_SOURCE`), or None for a number without a name."""
-    member = value if isinstance(value, pb.ServiceType) else pb.ServiceType.try_value(int(value))
-    return f"{_PREFIX}{member.name}" if member.name else None
+    name = SERVICE_TYPE_NAMES.get(int(value))
+    return f"{_PREFIX}{name}" if name else None
 
 
 def describe_service_type(value: int) -> str:
