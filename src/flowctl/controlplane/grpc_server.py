@@ -180,24 +180,31 @@ class _ConnectionHandler(ConnectionHandler):
         if _deadline_passed(headers):
             self._tasks[stream] = self.loop.create_task(_deadline_exceeded(stream, release_stream))
             return
-        handling = request_handler(
-            self.mapping,
-            stream,
-            headers,
-            self.codec,
-            self.status_details_codec,
-            self.dispatch,
-            release_stream,
-        )
+
+        def handling() -> Coroutine[Any, Any, None]:
+            return request_handler(
+                self.mapping,
+                stream,
+                headers,
+                self.codec,
+                self.status_details_codec,
+                self.dispatch,
+                release_stream,
+            )
+
         self._tasks[stream] = self.loop.create_task(_then_flush(handling, stream))
 
 
-async def _then_flush(handling: Coroutine[Any, Any, None], stream: H2Stream) -> None:
+async def _then_flush(handling: Callable[[], Coroutine[Any, Any, None]], stream: H2Stream) -> None:
     """Handle the request, then send its whole response in one write: one per response,
     not one per turn of the loop (a connection lost mid-answer is then seen by asyncio
-    call by call, as without the gathering)."""
+    call by call, as without the gathering).
+
+    The handler's coroutine is made here, not by `accept`: a task cancelled before its
+    first step (the server closing) never runs its body, and a coroutine made outside it
+    would be left never awaited (a RuntimeWarning at shutdown)."""
     try:
-        await handling
+        await handling()
     finally:
         transport = getattr(stream, "_transport", None)
         if isinstance(transport, _CoalescingTransport):
