@@ -8,6 +8,8 @@ the commands included, loads inside `main()`'s handlers. Commands load lazily so
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 
 from flowctl import __version__
@@ -86,6 +88,11 @@ def __getattr__(name: str) -> object:
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry: run a command and exit with its status, never a traceback."""
     args = sys.argv[1:] if argv is None else list(argv)
+    # Registered first, so it runs after every other exit handler: the objects alive then
+    # are left out of the interpreter's last garbage collections, which cost about 100 ms
+    # of every `flowctl run`'s Ctrl+C after its components had exited (nothing is skipped:
+    # buffers are still flushed and exit handlers all run).
+    atexit.register(gc.freeze)
     if _command_name(args) == "run":
         # Before any heavy import: Ctrl+C at any moment of a run's start stops it cleanly.
         defer_stop_signals()
