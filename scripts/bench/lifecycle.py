@@ -14,7 +14,9 @@ heartbeat until SIGTERM). For each size, each round does both, in alternating or
   a component registered twice);
 - the baseline: the same N programs started directly (a Popen loop) against an already
   running `flowctl server`, from the first start until each one logged its registration,
-  then SIGTERM to all and the time until the last one exited.
+  then SIGTERM to all and the time until the last one exited;
+- a failure: `flowctl run` of the same pipeline, one component SIGKILLed after the
+  barrier, and the time from its death until flowctl (having stopped the others) exited.
 Footprint: `flowctl run` of --footprint-components components heartbeating every second;
 after the barrier, flowctl's own process is sampled for --footprint-seconds: its CPU
 (utime + stime from /proc/<pid>/stat) as a share of one core and per heartbeat, and its RSS.
@@ -132,6 +134,33 @@ def flowctl_round(pipeline: Path, logs: Path) -> tuple[float, float, int]:
     return to_barrier, to_exit, lines.registrations
 
 
+def failure_round(pipeline: Path, logs: Path) -> float:
+    """Seconds from one component's death (SIGKILL, after the barrier) until flowctl,
+    having stopped the others, has exited."""
+    process = start_flowctl_run(pipeline, logs)
+    lines = LineCounter(process)
+    lines.wait_for_barrier()
+    time.sleep(0.5)  # past the barrier's own work
+    # Each thread's children (a component may be spawned from a worker thread).
+    children = [
+        pid
+        for task in Path(f"/proc/{process.pid}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+    victim = next(
+        pid
+        for pid in map(int, children)
+        if b"run_component" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+    died = time.perf_counter()
+    os.kill(victim, signal.SIGKILL)
+    status = process.wait(timeout=120)
+    to_exit = time.perf_counter() - died
+    lines.join()
+    assert status == 1, f"flowctl run ended with {status} after a component was killed"
+    return to_exit
+
+
 def direct_round(size: int, endpoint: str) -> tuple[float, float]:
     """(seconds until all registered, seconds from SIGTERM until all exited)."""
     start = time.perf_counter()
@@ -189,7 +218,7 @@ def lifecycle(sizes: list[int], rounds: int, folder: Path) -> None:
         for size in sizes:
             pipeline = write_pipeline(folder, size)
             run_barrier, run_exit, direct_up, direct_exit, ratios = [], [], [], [], []
-            registrations = []
+            registrations, run_failure = [], []
             for index in range(rounds):
                 order = ["run", "direct"] if index % 2 == 0 else ["direct", "run"]
                 for which in order:
@@ -198,6 +227,7 @@ def lifecycle(sizes: list[int], rounds: int, folder: Path) -> None:
                         run_barrier.append(barrier)
                         run_exit.append(stop)
                         registrations.append(seen)
+                        run_failure.append(failure_round(pipeline, folder / "logs"))
                     else:
                         up, stop = direct_round(size, endpoint)
                         direct_up.append(up)
@@ -210,6 +240,8 @@ def lifecycle(sizes: list[int], rounds: int, folder: Path) -> None:
             print(f"  ratio, paired round by round      {low:6.2f} {mid:6.2f} {high:6.2f}")
             print(f"  flowctl run, Ctrl+C to exit       {spread(run_exit)}")
             print(f"  direct, SIGTERM to all exited     {spread(direct_exit)}")
+            print(f"  flowctl run, a component killed   {spread(run_failure)}")
+            print("    (from its death until flowctl, having stopped the rest, exited)")
             print(f"  registrations seen per run        {registrations} (components: {size})")
     finally:
         server.terminate()

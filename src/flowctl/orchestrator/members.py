@@ -19,6 +19,30 @@ from flowctl.orchestrator.run_tag import carries
 _KTHREADD = 2  # the parent of every kernel thread: their environments are empty anyway
 
 
+@dataclass(frozen=True)
+class ProcessScan:
+    """One look at /proc: every process, and the environment of each that may carry a mark.
+
+    Reading every environment is most of a look's cost; one scan serves every ProcessSet
+    that asks at the same moment (groups.py shares them between a run's components)."""
+
+    table: dict[int, procfs.ProcInfo]
+    environs: dict[int, list[bytes]]
+
+
+def scan_processes() -> ProcessScan:
+    """A fresh ProcessScan (milliseconds with a hundred processes: trio callers use a
+    thread)."""
+    table = procfs.snapshot()
+    me = os.getpid()
+    environs = {
+        pid: procfs.environ_entries(pid)
+        for pid, info in table.items()
+        if info.alive and pid not in (me, _KTHREADD) and info.ppid != _KTHREADD
+    }
+    return ProcessScan(table, environs)
+
+
 @dataclass
 class ProcessSet:
     """Process groups plus a mark: `exact` (one component) or `prefix` (a whole run)."""
@@ -31,23 +55,23 @@ class ProcessSet:
         """Pids of the members still running (zombies do not count)."""
         if not procfs.available():
             return {pgid for pgid in self.pgids if _group_exists(pgid)}
-        return set(self._live_members())
+        return self.live_in(scan_processes())
 
-    def _live_members(self) -> dict[int, procfs.ProcInfo]:
-        table = procfs.snapshot()
-        me = os.getpid()
+    def live_in(self, scan: ProcessScan) -> set[int]:
+        """The members running at the time of `scan` (Linux: /proc is available)."""
+        return set(self._members_in(scan))
+
+    def _members_in(self, scan: ProcessScan) -> dict[int, procfs.ProcInfo]:
+        table = scan.table
         seeds = {info.pid for info in table.values() if info.pgid in self.pgids}
         if self.exact is not None or self.prefix is not None:
-            for info in table.values():
-                if info.pid in seeds or info.pid in (me, _KTHREADD) or info.ppid == _KTHREADD:
-                    continue
-                if not info.alive:
-                    continue
-                entries = procfs.environ_entries(info.pid)
-                if carries(entries, exact=self.exact, prefix=self.prefix or b"\0"):
-                    seeds.add(info.pid)
+            for pid, entries in scan.environs.items():
+                if pid not in seeds and carries(
+                    entries, exact=self.exact, prefix=self.prefix or b"\0"
+                ):
+                    seeds.add(pid)
         members = _with_descendants(seeds, table.values())
-        members.discard(me)
+        members.discard(os.getpid())
         return {pid: table[pid] for pid in members if table[pid].alive}
 
     def signal(self, sig: int) -> bool:
@@ -64,12 +88,16 @@ class ProcessSet:
 
     def signal_escaped(self, sig: int) -> bool:
         """Signal the members outside the groups. It scans /proc (milliseconds with a
-        hundred processes): trio callers run it in a thread."""
+        hundred processes): trio callers use groups.signal_escaped."""
         if not procfs.available():
             return False
+        return self.signal_escaped_in(scan_processes(), sig)
+
+    def signal_escaped_in(self, scan: ProcessScan, sig: int) -> bool:
+        """Signal the members outside the groups, as `scan` found them."""
         sent = False
         # The groups got it already: a second SIGTERM means "hurry" to some programs.
-        escaped = [p.pid for p in self._live_members().values() if p.pgid not in self.pgids]
+        escaped = [p.pid for p in self._members_in(scan).values() if p.pgid not in self.pgids]
         for pid in escaped:
             try:
                 os.kill(pid, sig)

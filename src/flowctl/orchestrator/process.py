@@ -19,7 +19,7 @@ import trio
 
 from flowctl.errors import ComponentStartError
 from flowctl.events import ComponentExited, ComponentStarted, ComponentStopping, EventBus
-from flowctl.orchestrator.groups import live_members, wait_until_gone
+from flowctl.orchestrator.groups import live_members, signal_escaped, wait_until_gone
 from flowctl.orchestrator.guard import RunGuard
 from flowctl.orchestrator.interface import ExitStatus, LaunchSpec, OutputSink
 from flowctl.orchestrator.members import ProcessSet
@@ -121,7 +121,7 @@ class ProcessComponent:
     async def _signal_escaped(self, sig: int) -> None:
         # Shielded: a cancelled run still signals what escaped its groups; a scan is short.
         with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(self._members.signal_escaped, sig)
+            await signal_escaped(self._members, sig)
 
     async def stop(self, grace: float) -> ExitStatus:
         self.stop_requested = True
