@@ -74,12 +74,14 @@ def serve_plain_asyncio(gather_writes: bool = True) -> None:
 
 
 def serve_grpcio_reference() -> None:
-    """grpcio.aio decoding the same messages with the same betterproto classes and keeping
-    the same state (a dict of services with their metrics), without flowctl's registry."""
+    """grpcio.aio decoding the same messages with the same decoders as flowctl (betterproto
+    for Register, flowctl's hand decoder for Heartbeat) and keeping the same state (a dict
+    of services with their metrics), without flowctl's registry."""
     import grpc
     from betterproto.lib.google.protobuf import Empty
 
     from flowctl._proto import flowctl as pb
+    from flowctl.controlplane.heartbeat_decoding import decode_heartbeat
 
     services: dict[str, dict[str, float]] = {}
     empty = bytes(Empty())
@@ -89,10 +91,13 @@ def serve_grpcio_reference() -> None:
         services[service_id] = {}
         return bytes(pb.RegistrationAck(service_id=service_id))
 
-    async def heartbeat(beat: pb.ServiceHeartbeat, context: grpc.aio.ServicerContext) -> bytes:
-        if beat.service_id not in services:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"service {beat.service_id} not found")
-        services[beat.service_id] = dict(beat.metrics)
+    async def heartbeat(
+        beat: tuple[str, dict[str, float]], context: grpc.aio.ServicerContext
+    ) -> bytes:
+        service_id, metrics = beat
+        if service_id not in services:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"service {service_id} not found")
+        services[service_id] = metrics
         return empty
 
     handler = grpc.method_handlers_generic_handler(
@@ -102,7 +107,7 @@ def serve_grpcio_reference() -> None:
                 register, request_deserializer=lambda data: pb.ServiceInfo().parse(data)
             ),
             "Heartbeat": grpc.unary_unary_rpc_method_handler(
-                heartbeat, request_deserializer=lambda data: pb.ServiceHeartbeat().parse(data)
+                heartbeat, request_deserializer=decode_heartbeat
             ),
         },
     )

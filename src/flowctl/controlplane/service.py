@@ -23,7 +23,8 @@ from flowctl.errors import FlowctlError
 
 from . import wire_check
 from .attachment import PeerInfo
-from .intake import MessageT, receive_or_refuse
+from .heartbeat_decoding import decode_heartbeat
+from .intake import MessageT, receive_decoded_or_refuse, receive_or_refuse
 from .limits import DEFAULT_LIMITS, Limits
 from .registry import RegistryFull, ServiceNotFound, ServiceRegistry, topic_names
 from .status_encoding import EncodedListCache, encode_in_batches, encode_status
@@ -81,11 +82,13 @@ class ControlPlaneService(pb.ControlPlaneBase):
         await stream.send_message(await self.register(request, _peer_of(stream)))
 
     async def _rpc_heartbeat(self, stream: Stream[pb.ServiceHeartbeat, Empty]) -> None:
-        # The hot path (every component, every interval): the registry is called directly
-        # and the reply is Empty's encoding (no bytes), sent as it is by the codec.
-        request = await self._receive(stream, pb.ServiceHeartbeat, wire_check.SERVICE_HEARTBEAT)
+        # The hot path (every component, every interval): decoded by hand, the registry
+        # called directly, and the reply is Empty's encoding (no bytes), sent as it is.
+        service_id, metrics = await receive_decoded_or_refuse(
+            stream, decode_heartbeat, wire_check.SERVICE_HEARTBEAT, self.limits
+        )
         try:
-            self.registry.heartbeat(request.service_id, request.metrics)
+            self.registry.heartbeat(service_id, metrics)
         except _REGISTRY_ERRORS as error:
             raise _grpc_error(error) from None
         await stream.send_message(cast(Empty, _EMPTY_ENCODED))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 _PREFIX = "SERVICE_TYPE_"
 # flowctl.ServiceType, as control_plane.proto names it (written out, so that `flowctl list`
-# need not import the generated messages; tests/controlplane/test_cp_list_decoding.py
+# need not import the generated messages; tests/controlplane/test_cp_hand_decoding.py
 # checks it against them).
 SERVICE_TYPE_NAMES = {0: "UNSPECIFIED", 1: "SOURCE", 2: "PROCESSOR", 3: "SINK"}
 

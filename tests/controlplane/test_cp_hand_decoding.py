@@ -1,5 +1,6 @@
-"""`flowctl list`'s hand decoding (list_decoding.py) gives what betterproto's gives, and
-refuses what it cannot read instead of guessing (the full client then asks)."""
+"""The messages flowctl decodes by hand (`flowctl list`'s replies, list_decoding.py; the
+heartbeat, heartbeat_decoding.py) give what betterproto's decoding gives, and what they
+cannot read is refused instead of guessed (list's full client then asks again)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from flowctl._proto import flowctl as pb
 from flowctl._proto.flowctl import inspect as pb_inspect
+from flowctl.controlplane.heartbeat_decoding import decode_heartbeat
 from flowctl.controlplane.json_format import service_list_to_json
 from flowctl.controlplane.list_decoding import (
     DecodeError,
@@ -75,6 +77,36 @@ def test_an_attachment_list_decodes_as_betterproto_decodes_it(
     expected = pb_inspect.AttachmentList().parse(data).attachments
     decoded = decode_attachment_list(data)
     assert [vars_of(a) for a in decoded] == [vars_of(a) for a in expected]
+
+
+@given(
+    st.builds(
+        pb.ServiceHeartbeat,
+        service_id=texts,
+        timestamp=moments,
+        metrics=st.dictionaries(texts, st.floats(allow_nan=False), max_size=5),
+    )
+)
+def test_a_heartbeat_decodes_as_betterproto_decodes_it(heartbeat: pb.ServiceHeartbeat) -> None:
+    data = bytes(heartbeat)
+    expected = pb.ServiceHeartbeat().parse(data)
+    assert decode_heartbeat(data) == (expected.service_id, expected.metrics)
+
+
+def test_a_heartbeat_with_repeated_and_unknown_fields_decodes_as_betterproto_does() -> None:
+    first = bytes(pb.ServiceHeartbeat(service_id="a", metrics={"x": 1.0}))
+    second = bytes(pb.ServiceHeartbeat(service_id="b", metrics={"x": 2.0, "y": 3.0}))
+    unknown = b"\x48\x01" + b"\x52\x02hi"  # fields 9 (varint) and 10 (bytes)
+    data = first + unknown + second  # concatenated messages merge: the last value counts
+    expected = pb.ServiceHeartbeat().parse(data)
+    assert (
+        decode_heartbeat(data)
+        == (expected.service_id, expected.metrics)
+        == (
+            "b",
+            {"x": 2.0, "y": 3.0},
+        )
+    )
 
 
 def vars_of(attachment: object) -> dict[str, object]:
