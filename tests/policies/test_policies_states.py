@@ -85,12 +85,19 @@ def test_run_components_shows_the_restart_and_the_completion() -> None:
     assert board.views["migrate"].state is ComponentState.COMPLETED
 
 
+# A job that registered, then exited 0: what the live view and the run's board both see.
+A_JOB_REGISTERED_AND_COMPLETED = (
+    ComponentStarted("migrate", 10),
+    ServiceRegistered("migrate", "SERVICE_TYPE_SOURCE", "migrate", "by id"),
+    ComponentExited("migrate", 0, "exited normally", expected=False),
+    ComponentCompleted("migrate"),
+)
+
+
 def test_a_completed_jobs_silence_is_no_warning() -> None:
     status = PipelineStatus([("migrate", "source")])
-    status.apply(ComponentStarted("migrate", 10))
-    status.apply(ServiceRegistered("migrate", "SERVICE_TYPE_SOURCE", "migrate", "by id"))
-    status.apply(ComponentExited("migrate", 0, "exited normally", expected=False))
-    status.apply(ComponentCompleted("migrate"))
+    for event in A_JOB_REGISTERED_AND_COMPLETED:
+        status.apply(event)
     silent = HealthChanged("migrate", "migrate", healthy=False, silent_for=31.0)
     status.apply(silent)
     assert status.components["migrate"].state == "completed"
@@ -107,10 +114,8 @@ def test_a_completed_jobs_silence_is_no_warning() -> None:
 
 def test_the_run_state_board_keeps_a_completed_job_completed() -> None:
     board = ComponentBoard([("migrate", "source")])
-    board.apply(ComponentStarted("migrate", 10))
-    board.apply(ServiceRegistered("migrate", "SERVICE_TYPE_SOURCE", "migrate", "by id"))
-    board.apply(ComponentExited("migrate", 0, "exited normally", expected=False))
-    board.apply(ComponentCompleted("migrate"))
+    for event in A_JOB_REGISTERED_AND_COMPLETED:
+        board.apply(event)
     board.apply(HealthChanged("migrate", "migrate", healthy=False, silent_for=31.0))
     assert board.views["migrate"].state is ComponentState.COMPLETED
     assert all_healthy(board.views, ["migrate"])

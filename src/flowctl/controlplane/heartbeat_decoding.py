@@ -10,7 +10,7 @@ gives (tests/controlplane/test_cp_hand_decoding.py compares them).
 
 from __future__ import annotations
 
-from .wire_reading import double, fields, length_delimited, text
+from .wire_reading import fields, length_delimited, string_double_entry, text
 
 _SERVICE_ID, _METRICS = 1, 3  # ServiceHeartbeat's fields; its timestamp (2) is not used
 
@@ -23,11 +23,6 @@ def decode_heartbeat(data: bytes) -> tuple[str, dict[str, float]]:
         if number == _SERVICE_ID:
             service_id = text(wire, value)
         elif number == _METRICS:
-            key, metric = "", 0.0
-            for entry_number, entry_wire, entry_value in fields(length_delimited(wire, value)):
-                if entry_number == 1:
-                    key = text(entry_wire, entry_value)
-                elif entry_number == 2:
-                    metric = double(entry_wire, entry_value)
+            key, metric = string_double_entry(length_delimited(wire, value))
             metrics[key] = metric  # a repeated key: the last one counts, as in proto3
     return service_id, metrics

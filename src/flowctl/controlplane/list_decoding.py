@@ -10,16 +10,17 @@ this does not expect (a wrong wire type, bad UTF-8, a time out of range) raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .wire_reading import (
     DecodeError,
-    double,
     fields,
     int32,
     int64,
     length_delimited,
+    string_double_entry,
     text,
     varint_value,
 )
@@ -96,41 +97,32 @@ def _service(data: bytes) -> ListedService:
         elif number == 4:
             service.last_heartbeat = _timestamp(length_delimited(wire, value))
         elif number == 5:
-            key, metric = _metric(length_delimited(wire, value))
+            key, metric = string_double_entry(length_delimited(wire, value))
             service.metrics[key] = metric  # a repeated key: the last one counts
     return service
+
+
+# flowctl.inspect.ServiceAttachment: field number -> (attribute, how its value is read).
+_ATTACHMENT_FIELDS: dict[int, tuple[str, Callable[[int, int | bytes], object]]] = {
+    1: ("service_id", text),
+    2: ("component_id", text),
+    3: ("attached_by", text),
+    4: ("unattached_reason", text),
+    5: ("run_state", text),
+    6: ("restart_attempt", int32),
+    7: ("max_restarts", int32),
+    8: ("next_start_unix_ms", int64),
+}
 
 
 def _attachment(data: bytes) -> ListedAttachment:
     attachment = ListedAttachment()
     for number, wire, value in fields(data):
-        if number == 1:
-            attachment.service_id = text(wire, value)
-        elif number == 2:
-            attachment.component_id = text(wire, value)
-        elif number == 3:
-            attachment.attached_by = text(wire, value)
-        elif number == 4:
-            attachment.unattached_reason = text(wire, value)
-        elif number == 5:
-            attachment.run_state = text(wire, value)
-        elif number == 6:
-            attachment.restart_attempt = int32(wire, value)
-        elif number == 7:
-            attachment.max_restarts = int32(wire, value)
-        elif number == 8:
-            attachment.next_start_unix_ms = int64(wire, value)
+        known = _ATTACHMENT_FIELDS.get(number)
+        if known is not None:
+            name, read = known
+            setattr(attachment, name, read(wire, value))
     return attachment
-
-
-def _metric(data: bytes) -> tuple[str, float]:
-    key, metric = "", 0.0
-    for number, wire, value in fields(data):
-        if number == 1:
-            key = text(wire, value)
-        elif number == 2:
-            metric = double(wire, value)
-    return key, metric
 
 
 def _timestamp(data: bytes) -> datetime:

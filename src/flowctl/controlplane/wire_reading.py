@@ -88,3 +88,14 @@ def double(wire: int, value: int | bytes) -> float:
     if wire != FIXED64 or not isinstance(value, bytes):
         raise DecodeError("a double is not 8 bytes")
     return float(struct.unpack("<d", value)[0])
+
+
+def string_double_entry(data: bytes) -> tuple[str, float]:
+    """A `map<string, double>` entry: (key, value), each its default when absent."""
+    key, value = "", 0.0
+    for number, wire, item in fields(data):
+        if number == 1:
+            key = text(wire, item)
+        elif number == 2:
+            value = double(wire, item)
+    return key, value

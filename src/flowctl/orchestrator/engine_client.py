@@ -177,14 +177,6 @@ class EngineClient:
             "DELETE", f"/containers/{container}", params={"force": "1", "v": "1"}, ok_404=True
         )
 
-    async def containers_labelled(self, label: str) -> list[str]:
-        """Ids of every container (running or not) with this label ("key=value")."""
-        filters = json.dumps({"label": [label]})
-        response = await self._call(
-            "GET", "/containers/json", params={"all": "1", "filters": filters}
-        )
-        return [str(item["Id"]) for item in response.json()]
-
     async def logs(self, container: str, follow: bool = True) -> AsyncIterator[tuple[int, bytes]]:
         """(STDOUT or STDERR, bytes) from the start of the container's output until it ends
         (follow) or up to what it has written so far (not follow).
