@@ -28,6 +28,9 @@ def noted(*_):
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGINT)
 signal.signal(signal.SIGINT, noted)
+# Once the main process has exited, flowctl sends SIGTERM to what is left of the group; a
+# child that has not yet run its SIGINT handler would die of it unnoted (seen under load).
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
 if sys.argv[1:] != ["child"]:
     code = sys.orig_argv[sys.orig_argv.index("-c") + 1]
     for _ in range(2):
