@@ -45,6 +45,11 @@ class Terminal(PtyReader):
                     raise AssertionError("flowctl's terminal closed first:\n" + self.text())
                 await self._read()
 
+    @property
+    def at_line_start(self) -> bool:
+        """The cursor is at the start of a line: no line is half received."""
+        return self._screen.cursor.x == 0
+
     async def press_ctrl_c(self) -> None:
         await self._master.send_all(b"\x03")
 
