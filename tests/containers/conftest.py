@@ -19,7 +19,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 def container_engine() -> str:
     url = engine_url()
     try:
-        status, _ = container_sweep._call(url, "GET", "/_ping")
+        status, _ = container_sweep.call_engine(url, "GET", "/_ping")
         problem = "" if status == 200 else f"HTTP {status}"
     except OSError as error:
         problem = str(error)
@@ -29,7 +29,7 @@ def container_engine() -> str:
             "starts one, or set DOCKER_HOST",
             pytrace=False,
         )
-    status, _ = container_sweep._call(url, "GET", f"/images/{PYTHON_IMAGE}/json")
+    status, _ = container_sweep.call_engine(url, "GET", f"/images/{PYTHON_IMAGE}/json")
     if status == 404:
         # Built from this checkout by the same script scripts/test runs (quick when the
         # images are up to date; pytest-xdist's workers may both get here: building the

@@ -13,6 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "cli"))  # the CLI tests' helpers drive the real executable
@@ -64,18 +65,12 @@ def engine_url() -> str:
 def containers_of(component_id: str) -> list[dict[str, Any]]:
     """Every container (running or not) of a component, by its label, with its state."""
     filters = json.dumps({"label": [f"{container_sweep.COMPONENT_LABEL}={component_id}"]})
-    status, body = container_sweep._call(
-        engine_url(), "GET", f"/containers/json?all=1&filters={_quote(filters)}"
+    status, body = container_sweep.call_engine(
+        engine_url(), "GET", f"/containers/json?all=1&filters={quote(filters)}"
     )
     assert status == 200, body
     result: list[dict[str, Any]] = json.loads(body)
     return result
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text)
 
 
 __all__ = [

@@ -40,7 +40,9 @@ def _connection(url: str) -> http.client.HTTPConnection:
     raise ValueError(f"unsupported engine address {url}")
 
 
-def _call(url: str, method: str, path: str) -> tuple[int, bytes]:
+def call_engine(url: str, method: str, path: str) -> tuple[int, bytes]:
+    """One blocking call of the Engine API at `url` (unix:// or tcp://): status and body.
+    Raises OSError when the engine cannot be reached."""
     connection = _connection(url)
     try:
         connection.request(method, f"/{API_VERSION}{path}")
@@ -53,7 +55,7 @@ def _call(url: str, method: str, path: str) -> tuple[int, bytes]:
 def run_containers(url: str, run_id: str) -> list[str]:
     """Ids of the run's containers, running or not."""
     filters = quote(json.dumps({"label": [f"{RUN_LABEL}={run_id}"]}))
-    status, body = _call(url, "GET", f"/containers/json?all=1&filters={filters}")
+    status, body = call_engine(url, "GET", f"/containers/json?all=1&filters={filters}")
     if status != 200:
         raise OSError(f"the engine at {url} answered {status} listing containers")
     return [str(item["Id"]) for item in json.loads(body)]
@@ -65,7 +67,7 @@ def remove_run_containers(url: str, run_id: str) -> int:
     Raises OSError when the engine cannot be reached or refuses."""
     removed = 0
     for container in run_containers(url, run_id):
-        status, _ = _call(url, "DELETE", f"/containers/{container}?force=1&v=1")
+        status, _ = call_engine(url, "DELETE", f"/containers/{container}?force=1&v=1")
         if status in (200, 204, 404):  # 404: it went away meanwhile
             removed += 1
     return removed
