@@ -7,9 +7,11 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import sys
 import termios
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyte
 import trio
@@ -27,8 +29,11 @@ def _take_the_terminal() -> None:
 
 
 class Terminal(PtyReader):
-    def __init__(self, process: trio.Process, master: int, columns: int, rows: int) -> None:
+    def __init__(
+        self, process: trio.Process, master: int, columns: int, rows: int, device: str
+    ) -> None:
         super().__init__(process, master)
+        self.device = device  # the terminal's /dev/pts/N, to look at its modes
         self._screen = pyte.Screen(columns, rows)
         self._parser = pyte.Stream(self._screen)
 
@@ -50,6 +55,19 @@ class Terminal(PtyReader):
         """The cursor is at the start of a line: no line is half received."""
         return self._screen.cursor.x == 0
 
+    def unread(self) -> int:
+        """Bytes flowctl wrote that this screen has not taken yet."""
+        pending = fcntl.ioctl(self._master.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        return int.from_bytes(pending, sys.byteorder)
+
+    def modes(self) -> list[Any]:
+        """The terminal's modes (termios.tcgetattr) now."""
+        fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY)
+        try:
+            return termios.tcgetattr(fd)
+        finally:
+            os.close(fd)
+
     async def press_ctrl_c(self) -> None:
         await self._master.send_all(b"\x03")
 
@@ -70,6 +88,7 @@ async def start_at_keyboard(
     args: Sequence[str], *, cwd: Path, env: dict[str, str], columns: int, rows: int = 30
 ) -> Terminal:
     master, slave = open_pty(columns, rows)
+    device = os.ttyname(slave)
     try:
         process = await trio.lowlevel.open_process(
             [FLOWCTL, *args],
@@ -83,7 +102,7 @@ async def start_at_keyboard(
         )
     finally:
         os.close(slave)  # flowctl holds it now; EOF on the master once flowctl is gone
-    return Terminal(process, master, columns, rows)
+    return Terminal(process, master, columns, rows, device)
 
 
 def table_on_screen(lines: list[str]) -> list[dict[str, str]]:

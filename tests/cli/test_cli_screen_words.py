@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import termios
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,6 +98,42 @@ async def test_ctrl_c_without_the_table_starts_the_next_line_afresh(tmp_path: Pa
     lines = terminal.lines
     echoed = lines.index("^C")  # the terminal's echo, alone on its line
     assert TIMESTAMP.match(lines[echoed + 1]) and "SIGINT received" in lines[echoed + 1]
+
+
+async def test_ctrl_c_loses_none_of_the_output_the_screen_had_not_shown(tmp_path: Path) -> None:
+    """A terminal discards the output it holds unshown when Ctrl+C is typed (ISIG without
+    NOFLSH): the lines flowctl wrote just before the ^C never reached the screen."""
+    terminal = await start_at_keyboard(
+        [
+            "run",
+            str(one_component(tmp_path, "--lines", "200")),
+            "--control-plane-port",
+            "0",
+            "--no-status",
+            "--log-dir",
+            "logs",
+        ],
+        cwd=tmp_path,
+        env=cli_env(TERM="xterm-256color"),
+        columns=120,
+    )
+    log = tmp_path / "logs" / "only-source.log"
+    try:
+        # A screen that has not kept up: nothing is read until the component has said all.
+        with trio.fail_after(60):
+            while "registered as only-source" not in (log.read_text() if log.exists() else ""):
+                await trio.sleep(0.05)
+        assert terminal.unread() > 0
+        await terminal.press_ctrl_c()
+        await terminal.read_to_end()
+        assert await terminal.process.wait() == 0
+        modes_after = terminal.modes()
+    finally:
+        await terminal.aclose()
+    lost = [line for line in log.read_text().splitlines() if line not in terminal.raw]
+    assert not lost, terminal.raw
+    assert "SIGINT received" in terminal.raw
+    assert not modes_after[3] & termios.NOFLSH  # the terminal's own modes are back
 
 
 async def test_the_endpoint_comes_first_and_counts_are_singular(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from flowctl.console.figures import count_of
 from flowctl.console.run_console import SUMMARY_INTERVAL, ConsoleOptions, RunConsole
 from flowctl.console.status_rows import component_row
 from flowctl.console.stdout_buffer import StdoutBuffer
+from flowctl.console.terminal_modes import output_kept_through_ctrl_c
 from flowctl.discovery import new_record, registered_run
 from flowctl.errors import FlowctlError
 from flowctl.events import EventBus
@@ -164,15 +165,17 @@ def run(
         tls=tls,
         exit_code_from=exit_code_from,
     )
-    try:
-        return trio.run(_run, model, options, console, stdout)
-    except FlowctlError as error:
-        # Reported here, after the live view has gone: with every component's final state.
-        now = console.status.now()
-        rows = [component_row(state, now) for state in console.status.components.values()]
-        started = any(state.pid for state in console.status.components.values())
-        report_error(error, rows if started else (), log_format)
-        return error.exit_status
+    # A Ctrl+C must not make the terminal discard what the run wrote just before it.
+    with output_kept_through_ctrl_c(sys.stdout, sys.stderr):
+        try:
+            return trio.run(_run, model, options, console, stdout)
+        except FlowctlError as error:
+            # Reported here, after the live view has gone: with every component's final state.
+            now = console.status.now()
+            rows = [component_row(state, now) for state in console.status.components.values()]
+            started = any(state.pid for state in console.status.components.values())
+            report_error(error, rows if started else (), log_format)
+            return error.exit_status
 
 
 async def _run(
