@@ -58,8 +58,13 @@ async def test_ctrl_c_leaves_no_table_title_behind(tmp_path: Path) -> None:
         columns=120,
     )
     try:
+        # The sink healthy: it registered, so it ignores SIGTERM by now (pressed before, the
+        # graceful stop could end before the second Ctrl+C).
         await terminal.read_until(
-            lambda lines: any(row.get("METRICS") for row in table_on_screen(lines))
+            lambda lines: (
+                any(row.get("METRICS") for row in table_on_screen(lines))
+                and [row["STATE"] for row in table_on_screen(lines)] == ["healthy", "healthy"]
+            )
         )
         await terminal.press_ctrl_c()
         await terminal.read_until(lambda lines: any("SIGINT received" in x for x in lines))
