@@ -29,6 +29,7 @@ from flowctl.console.line_format import LineLayout, json_line
 from flowctl.console.live_view import LiveStatusView
 from flowctl.console.log_record import LogRecord
 from flowctl.console.stdout_buffer import StdoutBuffer
+from flowctl.console.terminal_modes import echoes_control_keys, is_terminal
 from flowctl.console.writers import LineWriter, RichWriter, StreamWriter
 from flowctl.events import ComponentExited, ComponentStopping, Event, HeartbeatReceived
 
@@ -49,25 +50,7 @@ class ConsoleOptions:
 
 def colour_allowed(stream: TextIO, wanted: bool, env: Mapping[str, str] = os.environ) -> bool:
     # https://no-color.org: NO_COLOR set to anything but the empty string.
-    return wanted and not env.get("NO_COLOR") and _is_terminal(stream)
-
-
-def _echoes_control_keys(stream: TextIO) -> bool:
-    """Whether `stream` is a terminal that echoes Ctrl+C as `^C` where its cursor is."""
-    import termios
-
-    try:
-        local_modes = termios.tcgetattr(stream.fileno())[3]
-    except (AttributeError, ValueError, OSError, termios.error):
-        return False
-    return bool(local_modes & termios.ECHO and local_modes & termios.ECHOCTL)
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return wanted and not env.get("NO_COLOR") and is_terminal(stream)
 
 
 class RunConsole:
@@ -90,8 +73,8 @@ class RunConsole:
         self.status = PipelineStatus(components)
         self.layout = LineLayout(cid for cid, _ in components)
         colour = colour_allowed(stream, options.colour)
-        self.live = options.log_format == "text" and options.status_view and _is_terminal(stream)
-        self._echoing = not self.live and _echoes_control_keys(stream)
+        self.live = options.log_format == "text" and options.status_view and is_terminal(stream)
+        self._echoing = not self.live and echoes_control_keys(stream)
         self._view: LiveStatusView | None = None
         self.writer: LineWriter
         if options.log_format == "json":

@@ -1,4 +1,5 @@
-"""The terminal's modes while `flowctl run` owns it.
+"""What flowctl asks of the terminal it writes to: whether it is one, whether it echoes
+Ctrl+C as `^C`, and its modes while `flowctl run` owns it.
 
 Ctrl+C makes the terminal driver discard the output it holds and the screen has not shown
 yet (POSIX: ISIG without NOFLSH). Most programs die of that Ctrl+C, so nothing is lost that
@@ -17,32 +18,38 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def echoes_control_keys(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal that echoes Ctrl+C as `^C` where its cursor is."""
+    try:
+        local_modes = termios.tcgetattr(stream.fileno())[3]
+    except (AttributeError, ValueError, OSError, termios.error):
+        return False
+    return bool(local_modes & termios.ECHO and local_modes & termios.ECHOCTL)
+
+
 @contextlib.contextmanager
 def output_kept_through_ctrl_c(*streams: TextIO) -> Iterator[None]:
     """Set NOFLSH on the first of `streams` that is a terminal, and restore its modes on
     the way out. Does nothing when none is a terminal or its modes cannot be changed."""
-    fd = _first_terminal(streams)
+    fd = next((stream.fileno() for stream in streams if is_terminal(stream)), None)
     original = _modes(fd) if fd is not None else None
     if fd is None or original is None or original[3] & termios.NOFLSH:
-        yield
+        yield  # nothing to change (or nothing that can be)
         return
-    changed = list(original)
-    changed[3] = original[3] | termios.NOFLSH
-    if not _set_modes(fd, changed):
-        yield
-        return
+    changed = [*original[:3], original[3] | termios.NOFLSH, *original[4:]]
+    changed_it = _set_modes(fd, changed)
     try:
         yield
     finally:
-        _set_modes(fd, original)
-
-
-def _first_terminal(streams: tuple[TextIO, ...]) -> int | None:
-    for stream in streams:
-        with contextlib.suppress(AttributeError, ValueError, OSError):
-            if stream.isatty():
-                return stream.fileno()
-    return None
+        if changed_it:
+            _set_modes(fd, original)
 
 
 def _modes(fd: int) -> list[Any] | None:
